@@ -1,0 +1,75 @@
+// Data loading, validation split, partition and model construction for one scenario.
+#include "io/experiment.hpp"
+
+#include "util/error.hpp"
+#include "util/rng.hpp"
+
+namespace fedgrid::io {
+
+static data::TrainTest load_data(const Scenario& s) {
+  if (s.data.dataset == "synthetic") {
+    return data::make_synthetic(s.data.synthetic, util::derive_seed(s.seed, "data"));
+  }
+  return data::read_idx_folder(s.data.path, s.data.dataset);
+}
+
+static data::Dataset head(const data::Dataset& d, std::size_t n) {
+  if (n == 0 || n >= d.size()) return d;
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  return data::subset(d, idx);
+}
+
+Experiment prepare_experiment(const Scenario& s) {
+  Experiment e{s, nn::Model::build(s.model), {}, {}, {}, {}, {}};
+  data::TrainTest tt = load_data(s);
+  e.train = head(tt.train, s.data.train_limit);
+  e.test = head(tt.test, s.data.test_limit);
+  if (e.model.input_size() != e.train.features()) {
+    util::throw_input_error(s.model_file, 0, "input",
+                            std::to_string(e.train.features()) + " features (the size of " +
+                                s.data.dataset + " samples)",
+                            std::to_string(e.model.input_size()));
+  }
+  if (e.model.num_classes() != e.train.num_classes) {
+    util::throw_input_error(s.model_file, 0, "layers (last dense units)",
+                            std::to_string(e.train.num_classes) + " outputs (classes of " +
+                                s.data.dataset + ")",
+                            std::to_string(e.model.num_classes()));
+  }
+  const std::size_t need = s.data.validation + static_cast<std::size_t>(s.clients);
+  if (e.train.size() < need) {
+    util::throw_input_error(s.file, 0, "data.validation",
+                            "a training set of at least validation + clients = " +
+                                std::to_string(need) + " samples",
+                            std::to_string(e.train.size()) + " samples in " + s.data.dataset);
+  }
+  if (s.data.validation > 0) {
+    e.validation =
+        data::split_validation(e.train, s.data.validation, util::derive_seed(s.seed, "validation"));
+  }
+  const uint64_t pseed = util::derive_seed(s.seed, "partition");
+  if (s.data.partition == "dirichlet") {
+    e.shards = data::dirichlet_partition(e.train.y, e.train.num_classes, s.clients, s.data.alpha,
+                                         pseed, s.data.min_shard);
+  } else {
+    e.shards = data::iid_partition(e.train.size(), s.clients, pseed);
+  }
+  e.model.init_params(e.initial_params, util::derive_seed(s.seed, "init"));
+  return e;
+}
+
+std::string partition_csv(const Experiment& e) {
+  std::string out = "client,samples";
+  for (int c = 0; c < e.train.num_classes; ++c) out += ",label_" + std::to_string(c);
+  out += "\n";
+  auto hist = data::label_histogram(e.shards, e.train.y, e.train.num_classes);
+  for (std::size_t u = 0; u < e.shards.size(); ++u) {
+    out += std::to_string(u) + "," + std::to_string(e.shards[u].size());
+    for (auto v : hist[u]) out += "," + std::to_string(v);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace fedgrid::io

@@ -1,0 +1,273 @@
+// Strict loader for scenario files and models/*.yaml (every key checked, file:line errors).
+#include "io/scenario.hpp"
+
+#include <filesystem>
+#include <limits>
+
+#include "io/yaml_map.hpp"
+#include "util/error.hpp"
+
+namespace fedgrid::io {
+
+namespace fs = std::filesystem;
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string resolve_path(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  fs::path candidate = fs::path(base_dir) / path;
+  if (fs::exists(candidate)) return candidate.lexically_normal().string();
+  return path;
+}
+
+static std::string dir_of(const std::string& file) {
+  fs::path p = fs::path(file).parent_path();
+  return p.empty() ? "." : p.string();
+}
+
+nn::ModelSpec load_model_spec(const std::string& path) {
+  YamlMap m(load_yaml_file(path), path, "");
+  nn::ModelSpec spec;
+  spec.file = path;
+  spec.name = m.get_string("name", fs::path(path).stem().string());
+  spec.input_size = static_cast<int>(m.get_int("input", 1, kIntMax));
+  spec.stages = m.get_choice("stages", {"tensor", "layer"}, std::string("tensor")) == "layer"
+                    ? nn::StageGrouping::kLayer
+                    : nn::StageGrouping::kTensor;
+  YAML::Node layers = m.get_node("layers");
+  if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
+    m.fail("layers", "a non-empty list of layers", describe(layers));
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    YamlMap l(layers[i], path, "layers[" + std::to_string(i) + "]", m.line_of_key("layers"));
+    nn::LayerSpec ls;
+    ls.line = l.line();
+    ls.kind = l.get_choice("kind", {"dense", "relu"});
+    if (ls.kind == "dense") ls.units = static_cast<int>(l.get_int("units", 1, kIntMax));
+    l.finish();
+    spec.layers.push_back(ls);
+  }
+  m.finish();
+  return spec;
+}
+
+static platform::Distribution load_distribution(YamlMap m, bool allow_zero) {
+  platform::Distribution d;
+  d.kind = m.get_choice("dist", {"constant", "uniform", "lognormal", "two_tier"});
+  const double lo = allow_zero ? 0.0 : std::numeric_limits<double>::min();
+  if (d.kind == "constant") {
+    d.value = m.get_double("value", lo, kInf);
+  } else if (d.kind == "uniform") {
+    d.min = m.get_double("min", lo, kInf);
+    d.max = m.get_double("max", lo, kInf);
+    if (d.min > d.max) {
+      m.fail("max", "a value >= min (" + std::to_string(d.min) + ")", std::to_string(d.max));
+    }
+  } else if (d.kind == "lognormal") {
+    d.median = m.get_double("median", std::numeric_limits<double>::min(), kInf);
+    d.sigma = m.get_double("sigma", 0, 10);
+  } else {
+    d.value = m.get_double("value", std::numeric_limits<double>::min(), kInf);
+    d.slow_factor = m.get_double("slow_factor", 1, kInf);
+    d.slow_fraction = m.get_double("slow_fraction", 0, 1);
+  }
+  m.finish();
+  return d;
+}
+
+static PlatformConfig load_platform(YamlMap m, int clients, const std::string& base) {
+  PlatformConfig pc;
+  if (m.has("file") == m.has("generate")) {
+    m.fail("file", "exactly one of 'file' (a SimGrid XML) or 'generate' (a generator spec)",
+           m.has("file") ? "both" : "neither");
+  }
+  if (m.has("file")) {
+    pc.file = resolve_path(m.get_string("file"), base);
+    if (!fs::exists(pc.file)) m.fail("file", "an existing SimGrid platform file", pc.file);
+  } else {
+    YamlMap g = m.get_map("generate");
+    platform::PlatformSpec spec;
+    spec.clients = clients;
+    spec.speed = load_distribution(g.get_map("speed"), false);
+    spec.bandwidth = load_distribution(g.get_map("bandwidth"), false);
+    spec.latency = load_distribution(g.get_map("latency"), true);
+    spec.server_speed = g.get_double("server_speed", 1e-300, kInf, 1e12);
+    if (g.has("server_link")) {
+      YamlMap s = g.get_map("server_link");
+      spec.server_bandwidth = s.get_double("bandwidth", 1e-300, kInf);
+      spec.server_latency = s.get_double("latency", 0, kInf, 0.0);
+      s.finish();
+    }
+    g.finish();
+    pc.generate = spec;
+  }
+  m.finish();
+  return pc;
+}
+
+static DataConfig load_data(YamlMap m, const std::string& base) {
+  DataConfig d;
+  d.dataset = m.get_choice("dataset", {"fashion-mnist", "mnist", "synthetic"});
+  if (d.dataset == "synthetic") {
+    YamlMap s = m.get_map("synthetic");
+    d.synthetic.train = s.get_int("train", 1, kIntMax, 2000);
+    d.synthetic.test = s.get_int("test", 1, kIntMax, 500);
+    d.synthetic.features = static_cast<int>(s.get_int("features", 1, 100000, 20));
+    d.synthetic.classes = static_cast<int>(s.get_int("classes", 2, 1000, 4));
+    d.synthetic.separation = s.get_double("separation", 0, 1e6, 2.0);
+    s.finish();
+  } else {
+    std::string def = d.dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist"
+                                                   : std::string(FEDGRID_DATA_DIR) + "/mnist";
+    d.path = resolve_path(m.get_string("path", def), base);
+    if (!fs::is_directory(d.path)) {
+      std::string hint = d.dataset == "fashion-mnist"
+                             ? " (install it: apt-get install dataset-fashion-mnist)"
+                             : " (create it: scripts/fetch_mnist.sh)";
+      m.fail("path", "a folder with the IDX files" + hint, "'" + d.path + "' does not exist");
+    }
+  }
+  d.validation = m.get_int("validation", 0, kIntMax, 0);
+  d.train_limit = m.get_int("train_limit", 0, kIntMax, 0);
+  d.test_limit = m.get_int("test_limit", 0, kIntMax, 0);
+  if (m.has("partition")) {
+    YamlMap p = m.get_map("partition");
+    d.partition = p.get_choice("kind", {"iid", "dirichlet"});
+    if (d.partition == "dirichlet") {
+      d.alpha = p.get_double("alpha", 1e-6, 1e6);
+      d.min_shard = p.get_int("min_size", 1, kIntMax, 1);
+    }
+    p.finish();
+  } else {
+    m.get_node("partition");
+  }
+  m.finish();
+  return d;
+}
+
+static void load_training(YamlMap m, fl::TrainingConfig& t) {
+  t.lr = m.get_double("lr", 1e-12, 1e6);
+  t.momentum = m.get_double("momentum", 0, 0.999999, 0.9);
+  t.inverse_schedule = m.get_choice("schedule", {"inverse", "constant"}, std::string("inverse")) ==
+                       "inverse";
+  t.batch_rule = m.get_choice("batch_rule", {"fixed", "per_round", "first_round"},
+                              std::string("fixed"));
+  if (t.batch_rule == "fixed") t.batch = static_cast<int>(m.get_int("batch", 1, kIntMax));
+  m.finish();
+}
+
+static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
+  a.min_deadline = m.get_double("min_deadline", 0, kInf, 3.4);
+  a.variance_term =
+      m.get_choice("variance_term", {"one_minus_2p", "one_minus_p"}, std::string("one_minus_2p"));
+  a.m_max = m.get_double("m_max", 1e-9, 1e6, 1.2);
+  a.plan_lr = m.get_double("plan_lr", 1e-12, 1e6, 0.5);
+  a.plan_schedule =
+      m.get_choice("plan_schedule", {"inverse", "fixed", "sqrt"}, std::string("inverse"));
+  a.sigma_mean = m.get_double("sigma_mean", 0, 1e12, 5.0);
+  if (m.has("inputs_csv")) {
+    a.inputs_csv = resolve_path(m.get_string("inputs_csv"), base);
+    if (!fs::exists(a.inputs_csv)) m.fail("inputs_csv", "an existing CSV file", a.inputs_csv);
+  }
+  if (m.has("constants")) {
+    YamlMap c = m.get_map("constants");
+    a.G = c.get_double("G", 0, kInf, a.G);
+    a.rho_s = c.get_double("rho_s", 1e-12, kInf, a.rho_s);
+    a.rho_c = c.get_double("rho_c", 1e-12, kInf, a.rho_c);
+    a.Gamma = c.get_double("gamma", 0, kInf, a.Gamma);
+    a.alpha = c.get_double("alpha", 0, kInf, a.alpha);
+    c.finish();
+  }
+}
+
+static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base) {
+  fl::AlgorithmConfig a;
+  a.name = m.get_choice("name", {"fedavg", "fedavg-deadline", "salf", "adel-fl"});
+  a.kind = fl::parse_algorithm_kind(a.name);
+  a.rounds = static_cast<int>(m.get_int("rounds", 1, 10000000));
+  a.time_budget = m.get_double("time_budget", 0, kInf, 0.0);
+  const bool deadline_based = a.kind != fl::AlgorithmKind::kFedAvg;
+  if (a.kind == fl::AlgorithmKind::kFedAvgDeadline || a.kind == fl::AlgorithmKind::kSalf) {
+    a.deadline = m.get_double("deadline", 0, kInf, 0.0);
+    if (a.deadline > 0 && a.time_budget > 0) {
+      m.fail("deadline", "either 'deadline' or 'time_budget', not both", "both");
+    }
+  }
+  if (deadline_based && a.deadline <= 0 && a.time_budget <= 0) {
+    m.fail("time_budget", "a positive time budget (or a per-round 'deadline') for " + a.name,
+           m.has("time_budget") ? "0" : "nothing");
+  }
+  std::string agg = m.get_choice("aggregation", {"code", "plain", "unbiased"},
+                                 std::string(fl::aggregation_name(fl::default_aggregation(a.kind))));
+  a.aggregation = agg == "code"    ? fl::Aggregation::kCode
+                  : agg == "plain" ? fl::Aggregation::kPlain
+                                   : fl::Aggregation::kUnbiased;
+  if (a.kind == fl::AlgorithmKind::kAdelFl) load_adel(m, a.adel, base);
+  m.finish();
+  return a;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,
+                       std::optional<uint64_t> seed_override) {
+  YAML::Node root = load_yaml_file(path);
+  if (!root.IsMap()) util::throw_input_error(path, 1, "", "a YAML mapping", describe(root));
+  for (const auto& o : overrides) apply_override(root, o);
+  Scenario s;
+  s.file = path;
+  s.resolved = YAML::Clone(root);
+  const std::string base = dir_of(path);
+  YamlMap m(root, path, "");
+  s.name = m.get_string("name", fs::path(path).stem().string());
+  s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
+  if (seed_override) s.seed = *seed_override;
+  s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));
+  s.data = load_data(m.get_map("data"), base);
+  s.model_file = resolve_path(m.get_string("model"), base);
+  if (!fs::exists(s.model_file)) m.fail("model", "an existing model file", "'" + s.model_file + "'");
+  s.model = load_model_spec(s.model_file);
+  s.platform = load_platform(m.get_map("platform"), s.clients, base);
+  if (m.has("timing")) {
+    YamlMap t = m.get_map("timing");
+    s.timing.exponential = t.get_choice("stage_time", {"exponential", "deterministic"},
+                                        std::string("exponential")) == "exponential";
+    s.timing.flops_cost =
+        t.get_choice("stage_cost", {"uniform", "flops"}, std::string("uniform")) == "flops";
+    s.timing.work_per_sample = t.get_double("work_per_sample", 1e-300, kInf, 1.0);
+    s.timing.timing_only = t.get_bool("timing_only", false);
+    t.finish();
+  } else {
+    m.get_node("timing");
+  }
+  s.algorithm = load_algorithm(m.get_map("algorithm"), base);
+  s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
+  s.algorithm.adel.seed = s.seed;
+  load_training(m.get_map("training"), s.algorithm.training);
+  if (m.has("evaluation")) {
+    YamlMap e = m.get_map("evaluation");
+    s.evaluation.every = static_cast<int>(e.get_int("every", 1, kIntMax, 1));
+    s.evaluation.validation = e.get_bool("validation", true);
+    e.finish();
+  } else {
+    m.get_node("evaluation");
+  }
+  if (m.has("simgrid")) {
+    YamlMap g = m.get_map("simgrid");
+    YAML::Node cfg = g.get_node("cfg");
+    if (cfg.IsDefined()) {
+      if (!cfg.IsSequence()) g.fail("cfg", "a list of 'name:value' strings", describe(cfg));
+      for (const auto& c : cfg) {
+        if (!c.IsScalar() || c.Scalar().find(':') == std::string::npos) {
+          util::throw_input_error(path, line_of(c), "simgrid.cfg", "'name:value'", describe(c));
+        }
+        s.simgrid_cfg.push_back(c.Scalar());
+      }
+    }
+    g.finish();
+  } else {
+    m.get_node("simgrid");
+  }
+  m.finish();
+  return s;
+}
+
+}  // namespace fedgrid::io

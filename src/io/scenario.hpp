@@ -1,0 +1,75 @@
+// The typed scenario (everything one `fedgrid run` needs) and its strict YAML loader.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "fl/algorithm.hpp"
+#include "nn/model_spec.hpp"
+#include "platform/platform.hpp"
+
+namespace fedgrid::io {
+
+struct DataConfig {
+  std::string dataset;  // fashion-mnist | mnist | synthetic
+  std::string path;     // folder of IDX files (resolved); empty for synthetic
+  std::size_t validation = 0;
+  std::size_t train_limit = 0;  // 0 = all training samples
+  std::size_t test_limit = 0;   // 0 = all test samples
+  std::string partition = "iid";  // iid | dirichlet
+  double alpha = 0;
+  std::size_t min_shard = 1;
+  data::SyntheticSpec synthetic;
+};
+
+struct PlatformConfig {
+  std::string file;  // given SimGrid XML (resolved path), or empty when generated
+  std::optional<platform::PlatformSpec> generate;
+};
+
+struct TimingConfig {
+  bool exponential = true;      // stage_time: exponential | deterministic
+  bool flops_cost = false;      // stage_cost: uniform | flops
+  double work_per_sample = 1;   // uniform: work of one stage per sample (flop)
+  bool timing_only = false;     // skip the real math (accuracy columns empty)
+};
+
+struct EvalConfig {
+  int every = 1;               // evaluate every k rounds (and after the last)
+  bool validation = true;      // evaluate on the validation split too
+};
+
+struct Scenario {
+  std::string file;       // the scenario file as given
+  std::string name;
+  uint64_t seed = 0;
+  int clients = 0;
+  DataConfig data;
+  std::string model_file;  // resolved
+  nn::ModelSpec model;
+  PlatformConfig platform;
+  TimingConfig timing;
+  fl::AlgorithmConfig algorithm;
+  EvalConfig evaluation;
+  std::vector<std::string> simgrid_cfg;  // extra --cfg=... values from the scenario
+  YAML::Node resolved;  // the document after --set overrides (for the manifest)
+};
+
+// Loads and validates a scenario. Overrides are applied before validation; `seed_override`
+// replaces `seed`. Relative paths in the file are resolved against the scenario's folder first,
+// then the current directory. Throws util::InputError on any problem.
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},
+                       std::optional<uint64_t> seed_override = std::nullopt);
+
+// Loads models/*.yaml into a ModelSpec.
+nn::ModelSpec load_model_spec(const std::string& path);
+
+// Resolves a relative path: against `base_dir` if the file exists there, else as given.
+std::string resolve_path(const std::string& path, const std::string& base_dir);
+
+}  // namespace fedgrid::io

@@ -1,0 +1,223 @@
+// Strict typed YAML access with file:line error messages (see yaml_map.hpp).
+#include "io/yaml_map.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace fedgrid::io {
+
+using util::throw_input_error;
+
+int line_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  YAML::Mark m = node.Mark();
+  return m.line >= 0 ? m.line + 1 : 0;
+}
+
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  return "'" + node.Scalar() + "'";
+}
+
+YamlMap::YamlMap(YAML::Node node, std::string file, std::string path, int parent_line)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+  line_ = line_of(node_) ? line_of(node_) : parent_line;
+  if (!node_.IsMap()) {
+    throw_input_error(file_, line_, path_.empty() ? "(document)" : path_, "a mapping",
+                      describe(node_));
+  }
+}
+
+std::string YamlMap::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+bool YamlMap::has(const std::string& key) const {
+  return node_[key].IsDefined() && !node_[key].IsNull();
+}
+
+int YamlMap::line_of_key(const std::string& key) const {
+  int l = node_[key].IsDefined() ? line_of(node_[key]) : 0;
+  return l ? l : line_;
+}
+
+void YamlMap::fail(const std::string& key, const std::string& expected,
+                   const std::string& found) const {
+  throw_input_error(file_, line_of_key(key), key_path(key), expected, found);
+}
+
+YAML::Node YamlMap::require(const std::string& key) {
+  read_.insert(key);
+  if (!has(key)) fail(key, "a value (this key is required)", "nothing");
+  return node_[key];
+}
+
+std::string YamlMap::get_string(const std::string& key) {
+  YAML::Node n = require(key);
+  if (!n.IsScalar()) fail(key, "a string", describe(n));
+  return n.Scalar();
+}
+
+std::string YamlMap::get_string(const std::string& key, const std::string& def) {
+  read_.insert(key);
+  return has(key) ? get_string(key) : def;
+}
+
+std::string YamlMap::get_choice(const std::string& key, const std::vector<std::string>& choices,
+                                const std::optional<std::string>& def) {
+  read_.insert(key);
+  if (!has(key) && def) return *def;
+  std::string v = get_string(key);
+  for (const auto& c : choices)
+    if (c == v) return v;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : " | ") + c;
+  fail(key, "one of " + list, "'" + v + "'");
+}
+
+double YamlMap::get_double(const std::string& key, double lo, double hi,
+                           const std::optional<double>& def) {
+  read_.insert(key);
+  if (!has(key) && def) return *def;
+  YAML::Node n = require(key);
+  double v = 0;
+  bool ok = n.IsScalar();
+  if (ok) {
+    const std::string& s = n.Scalar();
+    std::size_t pos = 0;
+    try {
+      v = std::stod(s, &pos);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    ok = ok && pos == s.size() && std::isfinite(v);
+  }
+  if (!ok) fail(key, "a finite number", describe(n));
+  if (v < lo || v > hi) {
+    std::ostringstream range;
+    range << "a number in [" << lo << ", " << hi << "]";
+    fail(key, range.str(), n.Scalar());
+  }
+  return v;
+}
+
+int64_t YamlMap::get_int(const std::string& key, int64_t lo, int64_t hi,
+                         const std::optional<int64_t>& def) {
+  read_.insert(key);
+  if (!has(key) && def) return *def;
+  YAML::Node n = require(key);
+  int64_t v = 0;
+  bool ok = n.IsScalar();
+  if (ok) {
+    const std::string& s = n.Scalar();
+    std::size_t pos = 0;
+    try {
+      v = std::stoll(s, &pos);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    ok = ok && pos == s.size();
+  }
+  if (!ok) fail(key, "an integer", describe(n));
+  if (v < lo || v > hi) {
+    std::string range = "an integer in [" + std::to_string(lo) + ", " +
+                        (hi == std::numeric_limits<int64_t>::max() ? "inf" : std::to_string(hi)) +
+                        "]";
+    fail(key, range, n.Scalar());
+  }
+  return v;
+}
+
+bool YamlMap::get_bool(const std::string& key, const std::optional<bool>& def) {
+  read_.insert(key);
+  if (!has(key) && def) return *def;
+  YAML::Node n = require(key);
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s == "true") return true;
+    if (s == "false") return false;
+  }
+  fail(key, "true or false", describe(n));
+}
+
+YamlMap YamlMap::get_map(const std::string& key) {
+  YAML::Node n = require(key);
+  if (!n.IsMap()) fail(key, "a mapping", describe(n));
+  return YamlMap(n, file_, key_path(key), line_of_key(key));
+}
+
+YAML::Node YamlMap::get_node(const std::string& key) {
+  read_.insert(key);
+  return node_[key];
+}
+
+void YamlMap::finish() const {
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    std::string key = it->first.Scalar();
+    if (!read_.count(key)) {
+      std::string known;
+      for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;
+      throw_input_error(file_, line_of(it->first), key_path(key),
+                        "a known key (" + (known.empty() ? std::string("none") : known) + ")",
+                        "unknown key '" + key + "'");
+    }
+  }
+}
+
+void apply_override(YAML::Node& root, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw util::InputError("--set " + assignment + ": expected key.path=value");
+  }
+  std::string path = assignment.substr(0, eq);
+  std::string value = assignment.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) {
+    if (p.empty()) throw util::InputError("--set " + assignment + ": empty key in '" + path + "'");
+    parts.push_back(p);
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw util::InputError("--set " + assignment + ": value is not valid YAML: " + e.msg);
+  }
+  // yaml-cpp's operator[] on a Node aliases; walk with explicit copies to build the path.
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (next.IsDefined() && !next.IsNull() && !next.IsMap()) {
+      throw util::InputError("--set " + assignment + ": '" + parts[i] + "' is not a mapping");
+    }
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = parsed;
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) util::throw_input_error(path, 0, "", "a readable YAML file", "no such file");
+  try {
+    YAML::Node n = YAML::LoadFile(path);
+    if (!n.IsDefined() || n.IsNull()) {
+      util::throw_input_error(path, 0, "", "a YAML mapping", "an empty document");
+    }
+    return n;
+  } catch (const YAML::Exception& e) {
+    util::throw_input_error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "valid YAML",
+                            e.msg);
+  }
+}
+
+}  // namespace fedgrid::io

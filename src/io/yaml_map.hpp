@@ -1,0 +1,67 @@
+// Strict typed access to a YAML mapping: every read names file:line and the dotted key on error,
+// and finish() rejects keys nobody read (unknown keys are errors, never ignored).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace fedgrid::io {
+
+// Line (1-based) of a node, or 0 when it has none (e.g. a value set with --set).
+int line_of(const YAML::Node& node);
+// Short description of what a node holds ("a mapping", "'abc'", "nothing"), for messages.
+std::string describe(const YAML::Node& node);
+
+class YamlMap {
+ public:
+  // `path` is the dotted prefix of this mapping ("" for the document root).
+  YamlMap(YAML::Node node, std::string file, std::string path, int parent_line = 0);
+
+  bool has(const std::string& key) const;
+  const std::string& file() const { return file_; }
+  std::string key_path(const std::string& key) const;
+  int line() const { return line_; }
+  int line_of_key(const std::string& key) const;  // the value's line, else the mapping's
+
+  // Required values (error if missing) and optional ones (default if missing).
+  std::string get_string(const std::string& key);
+  std::string get_string(const std::string& key, const std::string& def);
+  std::string get_choice(const std::string& key, const std::vector<std::string>& choices,
+                         const std::optional<std::string>& def = std::nullopt);
+  double get_double(const std::string& key, double lo, double hi,
+                    const std::optional<double>& def = std::nullopt);
+  // lo/hi inclusive; "positive" etc. is expressed with the bounds.
+  int64_t get_int(const std::string& key, int64_t lo, int64_t hi,
+                  const std::optional<int64_t>& def = std::nullopt);
+  bool get_bool(const std::string& key, const std::optional<bool>& def = std::nullopt);
+  YamlMap get_map(const std::string& key);
+  YAML::Node get_node(const std::string& key);  // marks the key as read, any type
+
+  // Throws for the first key that was never read.
+  void finish() const;
+
+  [[noreturn]] void fail(const std::string& key, const std::string& expected,
+                         const std::string& found) const;
+
+ private:
+  YAML::Node node_;
+  std::string file_;
+  std::string path_;
+  int line_ = 0;
+  mutable std::set<std::string> read_;
+  YAML::Node require(const std::string& key);
+};
+
+// Applies a `--set a.b.c=value` override to a document (value parsed as YAML). Creates missing
+// intermediate mappings. Throws util::InputError for a malformed assignment.
+void apply_override(YAML::Node& root, const std::string& assignment);
+
+// Loads a YAML file, turning parser errors into util::InputError with file:line.
+YAML::Node load_yaml_file(const std::string& path);
+
+}  // namespace fedgrid::io

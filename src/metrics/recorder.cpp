@@ -1,0 +1,145 @@
+// CSV/JSON output with atomic renames (see recorder.hpp for the file layout).
+#include "metrics/recorder.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+namespace fedgrid::metrics {
+
+namespace fs = std::filesystem;
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::string& header)
+    : tmp_((fs::path(dir) / ("." + name + ".partial")).string()),
+      final_((fs::path(dir) / name).string()) {
+  f_ = std::fopen(tmp_.c_str(), "w");
+  if (!f_) throw std::runtime_error("cannot write " + tmp_);
+  line(header);
+}
+
+CsvFile::CsvFile(CsvFile&& o) noexcept : f_(o.f_), tmp_(std::move(o.tmp_)), final_(o.final_) {
+  o.f_ = nullptr;
+}
+
+CsvFile& CsvFile::operator=(CsvFile&& o) noexcept {
+  if (f_) std::fclose(f_);
+  f_ = o.f_;
+  tmp_ = std::move(o.tmp_);
+  final_ = std::move(o.final_);
+  o.f_ = nullptr;
+  return *this;
+}
+
+CsvFile::~CsvFile() {
+  if (f_) std::fclose(f_);
+}
+
+void CsvFile::line(const std::string& text) {
+  std::fputs(text.c_str(), f_);
+  std::fputc('\n', f_);
+}
+
+void CsvFile::commit() {
+  if (!f_) return;
+  if (std::fclose(f_) != 0) throw std::runtime_error("cannot write " + tmp_);
+  f_ = nullptr;
+  fs::rename(tmp_, final_);
+}
+
+void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text) {
+  std::string tmp = (fs::path(dir) / ("." + name + ".partial")).string();
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) throw std::runtime_error("cannot write " + tmp);
+  std::fwrite(text.data(), 1, text.size(), f);
+  if (std::fclose(f) != 0) throw std::runtime_error("cannot write " + tmp);
+  fs::rename(tmp, fs::path(dir) / name);
+}
+
+Recorder::Recorder(const std::string& out_dir) : dir_(out_dir) {
+  fs::create_directories(dir_);
+  // The folder counts as complete only once summary.json exists: drop a previous run's.
+  fs::remove(fs::path(dir_) / "summary.json");
+  rounds_ = CsvFile(dir_, "rounds.csv",
+                    "round,t_start,t_end,duration,deadline,lr,selected,full,partial,dropped,"
+                    "train_loss,val_loss,val_accuracy,test_loss,test_accuracy,bytes_down,bytes_up");
+  clients_ = CsvFile(dir_, "clients.csv",
+                     "round,client,batch,stages_done,t_download,t_compute,t_done,status,reason,"
+                     "bytes_up");
+  layers_ = CsvFile(dir_, "layers.csv", "round,stage,name,contributors,expected_p,updated");
+}
+
+void Recorder::round(const RoundRecord& r) {
+  rounds_.line(std::to_string(r.round) + "," + fmt(r.t_start) + "," + fmt(r.t_end) + "," +
+               fmt(r.t_end - r.t_start) + "," + fmt(r.deadline) + "," + fmt(r.lr) + "," +
+               std::to_string(r.selected) + "," + std::to_string(r.full) + "," +
+               std::to_string(r.partial) + "," + std::to_string(r.dropped) + "," +
+               fmt(r.train_loss) + "," + fmt(r.val_loss) + "," + fmt(r.val_accuracy) + "," +
+               fmt(r.test_loss) + "," + fmt(r.test_accuracy) + "," + std::to_string(r.bytes_down) +
+               "," + std::to_string(r.bytes_up));
+}
+
+void Recorder::client(const ClientRecord& c) {
+  clients_.line(std::to_string(c.round) + "," + std::to_string(c.client) + "," +
+                std::to_string(c.batch) + "," + std::to_string(c.stages_done) + "," +
+                fmt(c.t_download) + "," + fmt(c.t_compute) + "," + fmt(c.t_done) + "," + c.status +
+                "," + c.reason + "," + std::to_string(c.bytes_up));
+}
+
+void Recorder::layer(const LayerRecord& l) {
+  layers_.line(std::to_string(l.round) + "," + std::to_string(l.stage) + "," + l.name + "," +
+               std::to_string(l.contributors) + "," + fmt(l.expected_p) + "," +
+               (l.updated ? "1" : "0"));
+}
+
+void Recorder::finish(const std::string& summary_json) {
+  rounds_.commit();
+  clients_.commit();
+  layers_.commit();
+  write_file_atomic(dir_, "summary.json", summary_json);
+}
+
+}  // namespace fedgrid::metrics

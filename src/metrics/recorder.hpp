@@ -1,0 +1,82 @@
+// Typed per-round, per-client and per-stage records streamed to CSV files under temporary names;
+// finish() writes summary.json and renames everything, so a directory is either whole or marked.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace fedgrid::metrics {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct RoundRecord {
+  int round = 0;
+  double t_start = 0, t_end = 0;
+  double deadline = kNaN;  // duration; NaN when the round waits for everyone
+  double lr = 0;
+  int selected = 0, full = 0, partial = 0, dropped = 0;
+  double train_loss = kNaN;  // mean over contributing clients' batches
+  double val_loss = kNaN, val_accuracy = kNaN, test_loss = kNaN, test_accuracy = kNaN;
+  uint64_t bytes_down = 0, bytes_up = 0;
+};
+
+struct ClientRecord {
+  int round = 0, client = 0, batch = 0, stages_done = 0;
+  double t_download = kNaN, t_compute = kNaN, t_done = kNaN;
+  std::string status;  // full | partial | dropped
+  std::string reason;  // "" | download | compute | incomplete | upload
+  uint64_t bytes_up = 0;
+};
+
+struct LayerRecord {
+  int round = 0, stage = 0;
+  std::string name;
+  int contributors = 0;
+  double expected_p = kNaN;  // P(no contributor) under the paper's timing model
+  bool updated = false;
+};
+
+class CsvFile {
+ public:
+  CsvFile() = default;
+  CsvFile(const std::string& dir, const std::string& name, const std::string& header);
+  CsvFile(CsvFile&&) noexcept;
+  CsvFile& operator=(CsvFile&&) noexcept;
+  ~CsvFile();
+  void line(const std::string& text);
+  void commit();  // close and rename to the final name
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string tmp_, final_;
+};
+
+// Number formatting shared by every output: %.10g, empty for NaN.
+std::string fmt(double v);
+
+class Recorder {
+ public:
+  explicit Recorder(const std::string& out_dir);
+  void round(const RoundRecord& r);
+  void client(const ClientRecord& c);
+  void layer(const LayerRecord& l);
+  const std::string& dir() const { return dir_; }
+  // Writes summary.json (complete = true) and renames the CSV files into place.
+  void finish(const std::string& summary_json);
+
+ private:
+  std::string dir_;
+  CsvFile rounds_, clients_, layers_;
+};
+
+// Writes `text` to dir/name atomically (temporary name + rename).
+void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text);
+
+// Minimal JSON building helpers.
+std::string json_string(const std::string& s);
+std::string json_number(double v);  // null for NaN/inf
+
+}  // namespace fedgrid::metrics

@@ -1,0 +1,17 @@
+// Formatting of user-input error messages (file:line: key: expected ..., found ...).
+#include "util/error.hpp"
+
+namespace fedgrid::util {
+
+std::string format_input_error(const std::string& file, int line, const std::string& key,
+                               const std::string& expected, const std::string& found) {
+  std::string msg = file;
+  if (line > 0) msg += ":" + std::to_string(line);
+  msg += ": ";
+  if (!key.empty()) msg += "key '" + key + "': ";
+  msg += "expected " + expected;
+  if (!found.empty()) msg += ", found " + found;
+  return msg;
+}
+
+}  // namespace fedgrid::util

@@ -1,0 +1,26 @@
+// Error types. InputError = bad user input (exit code 2); everything else is an internal error.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace fedgrid::util {
+
+// Bad input from the user: a scenario/model/platform file, a data file or a command-line value.
+// The message is complete and ready to print ("FILE:LINE: key 'k': expected X, found Y").
+class InputError : public std::runtime_error {
+ public:
+  explicit InputError(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Builds the canonical message. line <= 0 means "no line" (e.g. a binary data file).
+std::string format_input_error(const std::string& file, int line, const std::string& key,
+                               const std::string& expected, const std::string& found);
+
+[[noreturn]] inline void throw_input_error(const std::string& file, int line,
+                                           const std::string& key, const std::string& expected,
+                                           const std::string& found) {
+  throw InputError(format_input_error(file, line, key, expected, found));
+}
+
+}  // namespace fedgrid::util
