@@ -27,6 +27,7 @@ static std::string dir_of(const std::string& file) {
 
 nn::ModelSpec load_model_spec(const std::string& path) {
   YamlMap m(load_yaml_file(path), path, "");
+  m.allow({"name", "input", "stages", "layers"});
   nn::ModelSpec spec;
   spec.file = path;
   spec.name = m.get_string("name", fs::path(path).stem().string());
@@ -40,6 +41,7 @@ nn::ModelSpec load_model_spec(const std::string& path) {
   }
   for (std::size_t i = 0; i < layers.size(); ++i) {
     YamlMap l(layers[i], path, "layers[" + std::to_string(i) + "]", m.line_of_key("layers"));
+    l.allow({"kind", "units"});
     nn::LayerSpec ls;
     ls.line = l.line();
     ls.kind = l.get_choice("kind", {"dense", "relu"});
@@ -52,6 +54,7 @@ nn::ModelSpec load_model_spec(const std::string& path) {
 }
 
 static platform::Distribution load_distribution(YamlMap m, bool allow_zero) {
+  m.allow({"dist", "value", "min", "max", "median", "sigma", "slow_factor", "slow_fraction"});
   platform::Distribution d;
   d.kind = m.get_choice("dist", {"constant", "uniform", "lognormal", "two_tier"});
   const double lo = allow_zero ? 0.0 : std::numeric_limits<double>::min();
@@ -76,6 +79,7 @@ static platform::Distribution load_distribution(YamlMap m, bool allow_zero) {
 }
 
 static PlatformConfig load_platform(YamlMap m, int clients, const std::string& base) {
+  m.allow({"file", "generate"});
   PlatformConfig pc;
   if (m.has("file") == m.has("generate")) {
     m.fail("file", "exactly one of 'file' (a SimGrid XML) or 'generate' (a generator spec)",
@@ -86,6 +90,7 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
     if (!fs::exists(pc.file)) m.fail("file", "an existing SimGrid platform file", pc.file);
   } else {
     YamlMap g = m.get_map("generate");
+    g.allow({"speed", "bandwidth", "latency", "server_speed", "server_link"});
     platform::PlatformSpec spec;
     spec.clients = clients;
     spec.speed = load_distribution(g.get_map("speed"), false);
@@ -94,6 +99,7 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
     spec.server_speed = g.get_double("server_speed", 1e-300, kInf, 1e12);
     if (g.has("server_link")) {
       YamlMap s = g.get_map("server_link");
+      s.allow({"bandwidth", "latency"});
       spec.server_bandwidth = s.get_double("bandwidth", 1e-300, kInf);
       spec.server_latency = s.get_double("latency", 0, kInf, 0.0);
       s.finish();
@@ -106,10 +112,13 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
 }
 
 static DataConfig load_data(YamlMap m, const std::string& base) {
+  m.allow({"dataset", "path", "validation", "train_limit", "test_limit", "partition",
+           "synthetic"});
   DataConfig d;
   d.dataset = m.get_choice("dataset", {"fashion-mnist", "mnist", "synthetic"});
   if (d.dataset == "synthetic") {
     YamlMap s = m.get_map("synthetic");
+    s.allow({"train", "test", "features", "classes", "separation"});
     d.synthetic.train = s.get_int("train", 1, kIntMax, 2000);
     d.synthetic.test = s.get_int("test", 1, kIntMax, 500);
     d.synthetic.features = static_cast<int>(s.get_int("features", 1, 100000, 20));
@@ -132,6 +141,7 @@ static DataConfig load_data(YamlMap m, const std::string& base) {
   d.test_limit = m.get_int("test_limit", 0, kIntMax, 0);
   if (m.has("partition")) {
     YamlMap p = m.get_map("partition");
+    p.allow({"kind", "alpha", "min_size"});
     d.partition = p.get_choice("kind", {"iid", "dirichlet"});
     if (d.partition == "dirichlet") {
       d.alpha = p.get_double("alpha", 1e-6, 1e6);
@@ -146,6 +156,7 @@ static DataConfig load_data(YamlMap m, const std::string& base) {
 }
 
 static void load_training(YamlMap m, fl::TrainingConfig& t) {
+  m.allow({"lr", "momentum", "schedule", "batch_rule", "batch"});
   t.lr = m.get_double("lr", 1e-12, 1e6);
   t.momentum = m.get_double("momentum", 0, 0.999999, 0.9);
   t.inverse_schedule = m.get_choice("schedule", {"inverse", "constant"}, std::string("inverse")) ==
@@ -171,6 +182,7 @@ static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
   }
   if (m.has("constants")) {
     YamlMap c = m.get_map("constants");
+    c.allow({"G", "rho_s", "rho_c", "gamma", "alpha"});
     a.G = c.get_double("G", 0, kInf, a.G);
     a.rho_s = c.get_double("rho_s", 1e-12, kInf, a.rho_s);
     a.rho_c = c.get_double("rho_c", 1e-12, kInf, a.rho_c);
@@ -181,6 +193,9 @@ static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
 }
 
 static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base) {
+  m.allow({"name", "rounds", "time_budget", "deadline", "aggregation", "min_deadline",
+           "variance_term", "m_max", "plan_lr", "plan_schedule", "sigma_mean", "inputs_csv",
+           "constants"});
   fl::AlgorithmConfig a;
   a.name = m.get_choice("name", {"fedavg", "fedavg-deadline", "salf", "adel-fl"});
   a.kind = fl::parse_algorithm_kind(a.name);
@@ -217,6 +232,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.resolved = YAML::Clone(root);
   const std::string base = dir_of(path);
   YamlMap m(root, path, "");
+  m.allow({"name", "seed", "clients", "data", "model", "platform", "timing", "algorithm",
+           "training", "evaluation", "simgrid"});
   s.name = m.get_string("name", fs::path(path).stem().string());
   s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
   if (seed_override) s.seed = *seed_override;
@@ -228,6 +245,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.platform = load_platform(m.get_map("platform"), s.clients, base);
   if (m.has("timing")) {
     YamlMap t = m.get_map("timing");
+    t.allow({"stage_time", "stage_cost", "work_per_sample", "timing_only"});
     s.timing.exponential = t.get_choice("stage_time", {"exponential", "deterministic"},
                                         std::string("exponential")) == "exponential";
     s.timing.flops_cost =
@@ -244,6 +262,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   load_training(m.get_map("training"), s.algorithm.training);
   if (m.has("evaluation")) {
     YamlMap e = m.get_map("evaluation");
+    e.allow({"every", "validation"});
     s.evaluation.every = static_cast<int>(e.get_int("every", 1, kIntMax, 1));
     s.evaluation.validation = e.get_bool("validation", true);
     e.finish();
@@ -252,6 +271,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   }
   if (m.has("simgrid")) {
     YamlMap g = m.get_map("simgrid");
+    g.allow({"cfg"});
     YAML::Node cfg = g.get_node("cfg");
     if (cfg.IsDefined()) {
       if (!cfg.IsSequence()) g.fail("cfg", "a list of 'name:value' strings", describe(cfg));

@@ -157,6 +157,20 @@ YAML::Node YamlMap::get_node(const std::string& key) {
   return node_[key];
 }
 
+void YamlMap::allow(const std::vector<std::string>& keys) const {
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    std::string key = it->first.Scalar();
+    bool ok = false;
+    for (const auto& k : keys) ok = ok || k == key;
+    if (!ok) {
+      std::string known;
+      for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k;
+      throw_input_error(file_, line_of(it->first), key_path(key), "a known key (" + known + ")",
+                        "unknown key '" + key + "'");
+    }
+  }
+}
+
 void YamlMap::finish() const {
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     std::string key = it->first.Scalar();

@@ -42,6 +42,9 @@ class YamlMap {
   YamlMap get_map(const std::string& key);
   YAML::Node get_node(const std::string& key);  // marks the key as read, any type
 
+  // Declares every key this mapping may hold and rejects any other at once (so that a typo is
+  // reported as unknown rather than as a missing required key).
+  void allow(const std::vector<std::string>& keys) const;
   // Throws for the first key that was never read.
   void finish() const;
 

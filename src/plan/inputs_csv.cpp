@@ -39,8 +39,7 @@ double parse_number(const std::string& path, int line, int column, const std::st
   errno = 0;
   const double v = std::strtod(begin, &end);
   if (field.empty() || end != begin + field.size() || errno == ERANGE || !std::isfinite(v)) {
-    util::throw_input_error(path, line, kColumns[column], "a finite number",
-                            "'" + field + "'");
+    util::throw_input_error(path, line, kColumns[column], "a finite number", "'" + field + "'");
   }
   return v;
 }

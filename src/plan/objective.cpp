@@ -28,10 +28,9 @@ void check_clients(const PlannerInputs& in) {
   const std::size_t U = in.P.size();
   if (U < 2) fail("expected at least 2 clients (U >= 2), found U = " + std::to_string(U));
   if (in.B.size() != U || in.sigma.size() != U) {
-    fail("expected P_u, B_u and sigma_u for each of the " + std::to_string(U) +
-         " clients, found " + std::to_string(in.P.size()) + " P, " +
-         std::to_string(in.B.size()) + " B and " + std::to_string(in.sigma.size()) +
-         " sigma values");
+    fail("expected P_u, B_u and sigma_u for each of the " + std::to_string(U) + " clients, found " +
+         std::to_string(in.P.size()) + " P, " + std::to_string(in.B.size()) + " B and " +
+         std::to_string(in.sigma.size()) + " sigma values");
   }
   for (std::size_t u = 0; u < U; ++u) {
     const std::string who = "client " + std::to_string(u) + ": ";
@@ -45,7 +44,8 @@ void check_clients(const PlannerInputs& in) {
 }
 
 void check_positive(const char* name, double v) {
-  if (!(v > 0.0) || !std::isfinite(v)) fail(std::string("expected ") + name + " > 0, found " + num(v));
+  if (!(v > 0.0) || !std::isfinite(v))
+    fail(std::string("expected ") + name + " > 0, found " + num(v));
 }
 
 void check_non_negative(const char* name, double v) {
@@ -131,7 +131,8 @@ std::vector<double> step_sizes(const PlannerInputs& in) {
 
 void validate_inputs(const PlannerInputs& in) {
   check_clients(in);
-  if (in.L < 1) fail("expected at least 1 backprop stage (L >= 1), found L = " + std::to_string(in.L));
+  if (in.L < 1)
+    fail("expected at least 1 backprop stage (L >= 1), found L = " + std::to_string(in.L));
   if (in.R < 1) fail("expected rounds (R) >= 1, found " + std::to_string(in.R));
   check_positive("time_budget (T_max)", in.T_max);
   check_non_negative("min_deadline (T_min)", in.T_min);
@@ -143,7 +144,8 @@ void validate_inputs(const PlannerInputs& in) {
   check_positive("lr", in.lr);
   check_non_negative("m_min", in.m_min);
   check_positive("m_max", in.m_max);
-  if (in.m_min > in.m_max) fail("expected m_min <= m_max, found " + num(in.m_min) + " > " + num(in.m_max));
+  if (in.m_min > in.m_max)
+    fail("expected m_min <= m_max, found " + num(in.m_min) + " > " + num(in.m_max));
   if (!(in.eps > 0.0 && in.eps < 0.5)) fail("expected 0 < eps < 0.5, found " + num(in.eps));
   const std::vector<double> eta = step_sizes(in);
   for (int t = 0; t < in.R; ++t) {
@@ -170,7 +172,8 @@ Objective::Objective(const PlannerInputs& in) : in_(in) {
   }
   const double d1 = R * (in_.T_max / R) * (in_.T_max / R) / 1e6;
   initial_term_ = suffix * d1;
-  for (std::size_t u = 0; u < in_.P.size(); ++u) sigma_term_ += in_.sigma[u] * in_.sigma[u] / in_.P[u];
+  for (std::size_t u = 0; u < in_.P.size(); ++u)
+    sigma_term_ += in_.sigma[u] * in_.sigma[u] / in_.P[u];
   stage_factor_ = in_.G * in_.G * 4.0 * U / (U - 1.0);
   if (in_.variance_term == VarianceTerm::kOneMinus2p) {
     // Bisection on x for Q(L, x)^U <= 1/2 - eps; Q decreases from 1 at x = 0.
@@ -210,7 +213,7 @@ StageCost Objective::stage_cost(double T, double m) const {
   double c = 0.0, cx = 0.0, cxx = 0.0;
   for (int k = 1; k <= in_.L; ++k) {
     const double qk = q[k - 1];
-    const double d1 = -pi[k - 1];                          // q'
+    const double d1 = -pi[k - 1];                              // q'
     const double d2 = pi[k - 1] - (k >= 2 ? pi[k - 2] : 0.0);  // q''
     const double qu2 = ipow(qk, U - 2);
     const double qu1 = qu2 * qk;

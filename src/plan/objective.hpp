@@ -100,7 +100,7 @@ class Objective {
   PlannerInputs in_;
   std::vector<double> weights_;
   double initial_term_ = 0.0;
-  double sigma_term_ = 0.0;  // sum_u sigma_u^2 / P_u
+  double sigma_term_ = 0.0;    // sum_u sigma_u^2 / P_u
   double stage_factor_ = 0.0;  // K = G^2 4U/(U-1)
   double min_ratio_ = 0.0;
 };

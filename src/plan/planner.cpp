@@ -33,7 +33,8 @@ class WaterFilling {
     feasible_ = in.R * lb_ <= in.T_max * (1.0 + 1e-12);
     if (!feasible_) return;
     // C constant to rounding on [lb, hi] (small m: p underflows): every split is optimal.
-    flat_ = obj.stage_cost(lb_, m).c - obj.stage_cost(hi_, m).c <= 1e-12 * obj.stage_cost(hi_, m).c;
+    const double c_hi = obj.stage_cost(hi_, m).c;
+    flat_ = obj.stage_cost(lb_, m).c - c_hi <= 1e-12 * c_hi;
     log_h_lb_ = std::min(obj.log_marginal(lb_, m).log_h, 700.0);  // +inf at a wall
     log_h_hi_ = obj.log_marginal(hi_, m).log_h;
   }
@@ -92,7 +93,8 @@ double WaterFilling::excess(double mu, double mu_prev, std::vector<double>& T,
   slope = 0.0;
   for (std::size_t t = 0; t < w.size(); ++t) {
     const double predicted = T[t] + dT[t] * (mu - mu_prev);
-    const Root r = deadline_for(mu - std::log(w[t]), predicted > lb_ && predicted < hi_ ? predicted : T[t]);
+    const Root r =
+        deadline_for(mu - std::log(w[t]), predicted > lb_ && predicted < hi_ ? predicted : T[t]);
     T[t] = r.T;
     dT[t] = r.dT_dmu;
     sum += r.T;
@@ -203,12 +205,11 @@ double feasible_m_max(const Objective& obj) {
   double m_hi = in.m_max;
   if (x_star > 0.0) m_hi = std::min(m_hi, in.T_max / (in.R * x_star) * (1.0 - 1e-12));
   if (in.m_min > m_hi) {
-    throw util::InputError(
-        "ADEL-FL plan infeasible: with m >= m_min = " + num(in.m_min) +
-        " every deadline must be >= m_min*x* = " + num(in.m_min * x_star) +
-        " (keeps p_{1,t} <= 1/2 - eps), so R*T = " + std::to_string(in.R) + "*" +
-        num(in.m_min * x_star) + " = " + num(in.R * in.m_min * x_star) +
-        " > time_budget = " + num(in.T_max));
+    throw util::InputError("ADEL-FL plan infeasible: with m >= m_min = " + num(in.m_min) +
+                           " every deadline must be >= m_min*x* = " + num(in.m_min * x_star) +
+                           " (keeps p_{1,t} <= 1/2 - eps), so R*T = " + std::to_string(in.R) + "*" +
+                           num(in.m_min * x_star) + " = " + num(in.R * in.m_min * x_star) +
+                           " > time_budget = " + num(in.T_max));
   }
   return m_hi;
 }

@@ -11,9 +11,7 @@ namespace fedgrid::plan {
 namespace {
 
 // log(x^j e^{-x} / j!) for x > 0.
-double log_poisson_term(int j, double x) {
-  return -x + j * std::log(x) - std::lgamma(j + 1.0);
-}
+double log_poisson_term(int j, double x) { return -x + j * std::log(x) - std::lgamma(j + 1.0); }
 
 // For x >= k: Q(k, x) = sum_{j<k} pi_j(x). The terms grow with j (j < x), so sum downwards from
 // the largest one, pi_{k-1}, with ratio pi_{j-1}/pi_j = j/x <= 1: no cancellation, no overflow.
@@ -41,8 +39,8 @@ double lower_series(int k, double x) {
 }
 
 void check_k(int k, const char* where) {
-  if (k < 1) throw std::invalid_argument(std::string(where) + ": k must be >= 1, got " +
-                                         std::to_string(k));
+  if (k < 1)
+    throw std::invalid_argument(std::string(where) + ": k must be >= 1, got " + std::to_string(k));
 }
 
 // Adaptive Simpson on [a, b] given f at a, (a+b)/2, b and the whole-interval Simpson estimate.
@@ -106,8 +104,8 @@ double poisson_pmf(int j, double x) {
 
 double p_no_contributor(int L, int l, double T, double m, int U) {
   if (l < 1 || l > L) {
-    throw std::invalid_argument("p_no_contributor: stage " + std::to_string(l) +
-                                " outside 1.." + std::to_string(L));
+    throw std::invalid_argument("p_no_contributor: stage " + std::to_string(l) + " outside 1.." +
+                                std::to_string(L));
   }
   if (!(m > 0.0)) throw std::invalid_argument("p_no_contributor: m must be > 0");
   return std::pow(q_upper(L - l + 1, T / m), U);
@@ -158,8 +156,9 @@ double expected_max(const std::vector<std::function<double(double)>>& survivals,
 double expected_max_erlang(const std::vector<int>& ks, const std::vector<double>& rates,
                            const std::vector<double>& offsets) {
   if (ks.empty() || ks.size() != rates.size() || ks.size() != offsets.size()) {
-    throw std::invalid_argument("expected_max_erlang: k, rate and offset vectors must be "
-                                "non-empty and of equal size");
+    throw std::invalid_argument(
+        "expected_max_erlang: k, rate and offset vectors must be "
+        "non-empty and of equal size");
   }
   std::vector<std::function<double(double)>> survivals;
   double scale = 0.0;

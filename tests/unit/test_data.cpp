@@ -200,6 +200,14 @@ BOOST_AUTO_TEST_CASE(idx_corrupt_files_throw_input_error_naming_the_file) {
   gz.resize(gz.size() / 2);
   const std::string gzcut = write_raw(t.path("cut.gz"), gz);
   expect_input_error([&] { read_idx(gzcut, lb); }, {gzcut, "truncated"});
+  // A corrupted gzip trailer (CRC-32 = bytes -8..-5).
+  {
+    std::ifstream f(t.path("full.gz"), std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  gz[gz.size() - 6] ^= 0x5a;
+  const std::string crc = write_raw(t.path("crc.gz"), gz);
+  expect_input_error([&] { read_idx(crc, lb); }, {crc, "zlib error"});
   // Label out of range [0, num_classes).
   const std::string big = write_raw(t.path("big"), idx_labels({2, 10, 1}));
   expect_input_error([&] { read_idx(im, big); }, {big, "[0, 10)", "found 10 at label index 1"});
