@@ -101,8 +101,9 @@ class IdxStream {
       throw_input_error(path_, 0, "", "a complete gzip stream",
                         "a truncated one after " + std::to_string(consumed_) + " bytes");
     }
-    throw_input_error(path_, 0, "", "valid gzip data",
-                      std::string("zlib error: ") + (msg != nullptr ? msg : "unknown"));
+    std::string why = msg != nullptr ? msg : "unknown";
+    if (why.rfind(path_ + ": ", 0) == 0) why.erase(0, path_.size() + 2);  // zlib prefixes the path
+    throw_input_error(path_, 0, "", "valid gzip data", "zlib error: " + why);
   }
 
   std::string path_;

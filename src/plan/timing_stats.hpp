@@ -9,7 +9,8 @@ namespace fedgrid::plan {
 
 // Regularised upper incomplete gamma for integer k >= 1:
 //   Q(k, x) = e^{-x} sum_{j<k} x^j / j! = P(Poisson(x) < k) = P(Erlang(k, 1) > x).
-// Q(k, x) = 1 for x <= 0. dQ/dx = -x^{k-1} e^{-x} / (k-1)!. Accurate to a few ulps for all x, k.
+// Q(k, x) = 1 for x <= 0. dQ/dx = -x^{k-1} e^{-x} / (k-1)!. Positive-term sums in log space:
+// relative error about 1e-16 * max(1, x) (the log of the largest Poisson term), no overflow.
 double q_upper(int k, double x);
 
 // 1 - Q(k, x) = P(Poisson(x) >= k) = P(Erlang(k, 1) <= x), computed without cancellation.

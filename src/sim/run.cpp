@@ -98,12 +98,19 @@ static std::string summary_json(const Context& ctx, const io::Experiment& exp, d
 }
 
 static std::string plan_csv(const fl::Algorithm& algo) {
-  std::string s = "round,client,batch,deadline\n";
+  // planned_batch is the batch rule's value before clamping to [1, shard size].
+  std::string s = "round,client,batch,planned_batch,deadline\n";
+  auto clamp = algo.clamps().begin();
   for (int r = 1; r <= algo.config().rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
     for (const auto& t : p.tasks) {
+      double planned = t.batch;
+      if (clamp != algo.clamps().end() && clamp->round == r && clamp->client == t.client) {
+        planned = (clamp++)->wanted;
+      }
       s += std::to_string(r) + "," + std::to_string(t.client) + "," + std::to_string(t.batch) +
-           "," + metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
+           "," + metrics::fmt(planned) + "," +
+           metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
     }
   }
   return s;
@@ -212,15 +219,20 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
     c.host = h;
     c.start = sg4::Semaphore::create(0);
     const double down = transfer_estimate(ctx.server_host, h, ctx.model_bytes, lf, bf);
-    c.upload_margin = transfer_estimate(h, ctx.server_host, ctx.model_bytes, lf, bf);
+    // The client stops computing this long before the deadline: the upload estimate with 5%
+    // slack, plus 1 us for SimGrid's numerical precision (1e-9 s) even with free links.
+    c.upload_margin = 1.05 * transfer_estimate(h, ctx.server_host, ctx.model_bytes, lf, bf) + 1e-6;
     infos.push_back({h->get_speed() / mean_work, down + c.upload_margin, exp.shards[u].size()});
   }
   fl::Algorithm algo(sc.algorithm, infos, exp.model.num_stages());
   ctx.algorithm = &algo;
   check_deadlines(exp, algo, infos);
-  for (const auto& c : algo.clamps()) {
-    std::fprintf(stderr, "[fedgrid] warning: round %d client %d: batch %.1f clamped to %d\n",
-                 c.round, c.client, c.wanted, c.got);
+  if (!algo.clamps().empty() && !opt.quiet) {
+    const auto& c = algo.clamps().front();
+    std::fprintf(stderr,
+                 "[fedgrid] note: %zu planned batch sizes were clamped to [1, shard size] (first: "
+                 "round %d client %d wanted %.1f, got %d); see plan.csv\n",
+                 algo.clamps().size(), c.round, c.client, c.wanted, c.got);
   }
   if (opt.plan_only) {
     print_plan(algo, infos);

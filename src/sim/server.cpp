@@ -64,8 +64,11 @@ void server_actor(Context* ctx) {
   const bool math = !e.scenario.timing.timing_only;
   nn::Vector params = e.initial_params;
   nn::Sgd sgd(math ? e.model.num_params() : 0, static_cast<float>(algo.config().training.momentum));
+  double t_next = sg4::Engine::get_clock();
   for (int round = 1; round <= R; ++round) {
-    const double t0 = sg4::Engine::get_clock();
+    // Deadline rounds start exactly where the previous one ended (no drift from the clock's
+    // 1e-9 precision); wait-for-all rounds start when the last update came in.
+    const double t0 = t_next;
     if (algo.waits_for_all() && budget > 0 && t0 >= budget) break;
     fl::RoundPlan plan = algo.configure(round);
     const double deadline = t0 + plan.deadline;
@@ -84,10 +87,11 @@ void server_actor(Context* ctx) {
     rr.bytes_down = ctx->model_bytes * plan.tasks.size();
     std::vector<fl::Update> updates = collect(ctx, plan.tasks.size(), rr);
     // A deadline round lasts exactly its deadline (synchronous FL).
-    if (std::isfinite(deadline) && sg4::Engine::get_clock() < deadline) {
+    if (std::isfinite(deadline) && sg4::Engine::get_clock() < deadline - 1e-9) {
       sg4::this_actor::sleep_until(deadline);
     }
     rr.t_end = std::isfinite(deadline) ? deadline : sg4::Engine::get_clock();
+    t_next = rr.t_end;
     fl::AggregateResult agg = algo.aggregate(plan, updates, stages);
     std::vector<double> p = algo.expected_no_contributor(plan);
     for (int s = 0; s < static_cast<int>(stages.size()); ++s) {

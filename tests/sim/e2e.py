@@ -184,5 +184,51 @@ def case_platform_command():
         check(open(a).read() != open(b).read(), "another seed gave the same platform")
 
 
+def q_upper(k, x):
+    # Q(k, x) = P(Poisson(x) < k) = e^{-x} sum_{j<k} x^j / j!
+    term, s = 1.0, 1.0
+    for j in range(1, k):
+        term *= x / j
+        s += term
+    return math.exp(-x) * s
+
+
+def case_salf_stats():
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["run", os.path.join(CI, "salf-stats.yaml"), "-o", tmp, "--quiet"])
+        plan = rows(os.path.join(tmp, "plan.csv"))
+        check(sorted({int(p["batch"]) for p in plan}) == [50, 200],
+              "paper batch rule should give b_u = P_u (50 or 200)")
+        U, L, x, R = 5, 6, 4.0, 4000
+        cs = rows(os.path.join(tmp, "clients.csv"))
+        check(len(cs) == U * R, "clients.csv rows")
+        n = len(cs)
+        late = [c for c in cs if c["reason"] in ("upload", "download")]
+        check(not late, "free links, yet %d transfers missed the deadline" % len(late))
+        counts = [0] * (L + 1)
+        for c in cs:
+            counts[int(c["stages_done"])] += 1
+        # P(min(Poisson(x), L) = k); with 20,000 draws the standard error is <= 0.0035, so the
+        # tolerance of 0.015 is more than 4 standard errors.
+        for k in range(L + 1):
+            pmf = math.exp(-x) * x ** k / math.factorial(k)
+            want = pmf if k < L else 1.0 - q_upper(L, x)  # P(Poisson(x) >= L) = 1 - Q(L, x)
+            got = counts[k] / n
+            print("K=%d: frequency %.4f, min(Poisson(4), 6) %.4f" % (k, got, want))
+            check(abs(got - want) < 0.015, "K=%d frequency %.4f vs %.4f" % (k, got, want))
+        ls = rows(os.path.join(tmp, "layers.csv"))
+        for s in range(L):
+            stage = [l for l in ls if int(l["stage"]) == s]
+            empty = sum(1 for l in stage if int(l["contributors"]) == 0) / len(stage)
+            want = q_upper(L - s, x) ** U
+            expected_col = float(stage[0]["expected_p"])
+            print("stage %d: no contributor %.4f, Q(%d, 4)^5 = %.4f (layers.csv %.4f)" %
+                  (s, empty, L - s, want, expected_col))
+            check(abs(expected_col - want) < 1e-3, "expected_p column %.5f vs %.5f" %
+                  (expected_col, want))
+            # 4,000 rounds: standard error <= 0.008; tolerance 0.03.
+            check(abs(empty - want) < 0.03, "stage %d: %.4f vs %.4f" % (s, empty, want))
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)
