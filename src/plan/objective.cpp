@@ -85,6 +85,69 @@ void stage_tails(int L, double x, std::vector<double>& q, std::vector<double>& p
   }
 }
 
+// sum_k a_k and the a-weighted mean of s_k for log_marginal (x-derivatives; see the header):
+//   a_k = g'(p_k) |p_k'|,  |p_k'| = U q_k^{U-1} pi_{k-1},  g' = c1/den^2,  g''/g' = c2/den,
+//   s_k = -(g''/g') |p_k'| - (U-1) pi_{k-1}/q_k + (k-1)/x - 1.
+// log_sum_a = +inf marks an undefined summand (p >= 1/2 resp. p >= 1).
+struct MarginalSum {
+  double log_sum_a = 0.0;
+  double mean_s = 0.0;
+  bool ok = true;
+};
+
+// Linear space (fast); ok = false when the largest a_k is near underflow.
+MarginalSum marginal_sum_linear(int U, double x, const std::vector<double>& q,
+                                const std::vector<double>& pi, VarianceTerm term) {
+  const bool two_p = term == VarianceTerm::kOneMinus2p;
+  const double c1 = two_p ? 3.0 : 2.0, c2 = two_p ? 4.0 : 2.0;
+  double sum_a = 0.0, sum_as = 0.0, max_a = 0.0;
+  for (std::size_t j = 0; j < q.size(); ++j) {  // k = j + 1
+    const double qu1 = ipow(q[j], U - 1);
+    const double den = two_p ? 1.0 - 2.0 * qu1 * q[j] : 1.0 - qu1 * q[j];
+    if (!(den > 0.0)) return MarginalSum{kInf, 0.0, true};
+    const double dp = U * qu1 * pi[j];
+    const double a = c1 / (den * den) * dp;
+    sum_a += a;
+    sum_as += a * (-c2 / den * dp - (U - 1.0) * pi[j] / q[j] + double(j) / x - 1.0);
+    max_a = std::max(max_a, a);
+  }
+  if (!(max_a > 1e-250) || !std::isfinite(sum_a)) return MarginalSum{0.0, 0.0, false};
+  return MarginalSum{std::log(sum_a), sum_as / sum_a, true};
+}
+
+// Log space: log pi_{k-1} is exact even where pi underflows; where q_k underflows too,
+// Q(k, x) ~ pi_{k-1} (x >> k).
+MarginalSum marginal_sum_log(int U, double x, const std::vector<double>& q,
+                             const std::vector<double>& pi, VarianceTerm term) {
+  const bool two_p = term == VarianceTerm::kOneMinus2p;
+  const double c1 = two_p ? 3.0 : 2.0, c2 = two_p ? 4.0 : 2.0;
+  const std::size_t L = q.size();
+  thread_local std::vector<double> log_a, s;
+  log_a.resize(L);
+  s.resize(L);
+  const double log_x = std::log(x);
+  double log_pi = -x, max_log_a = -kInf;
+  for (std::size_t j = 0; j < L; ++j) {
+    if (j >= 1) log_pi += log_x - std::log(double(j));
+    const double p = ipow(q[j], U);
+    const double den = two_p ? 1.0 - 2.0 * p : 1.0 - p;
+    if (!(den > 0.0)) return MarginalSum{kInf, 0.0, true};
+    const double log_q = q[j] > 0.0 ? std::log(q[j]) : log_pi;
+    const double ratio = q[j] > 0.0 ? pi[j] / q[j] : 1.0;
+    const double log_dp = std::log(double(U)) + (U - 1) * log_q + log_pi;
+    log_a[j] = std::log(c1) - 2.0 * std::log(den) + log_dp;
+    s[j] = -c2 / den * std::exp(log_dp) - (U - 1.0) * ratio + double(j) / x - 1.0;
+    max_log_a = std::max(max_log_a, log_a[j]);
+  }
+  double sum_a = 0.0, sum_as = 0.0;
+  for (std::size_t j = 0; j < L; ++j) {
+    const double a = std::exp(log_a[j] - max_log_a);
+    sum_a += a;
+    sum_as += a * s[j];
+  }
+  return MarginalSum{max_log_a + std::log(sum_a), sum_as / sum_a, true};
+}
+
 }  // namespace
 
 std::optional<Schedule> parse_schedule(const std::string& name) {
@@ -234,58 +297,16 @@ StageCost Objective::stage_cost(double T, double m) const {
 }
 
 LogMarginal Objective::log_marginal(double T, double m) const {
-  const int U = static_cast<int>(in_.P.size());
   const double x = T / m;
-  const bool two_p = in_.variance_term == VarianceTerm::kOneMinus2p;
-  const double c1 = two_p ? 3.0 : 2.0;  // g' = c1 / den^2
-  const double c2 = two_p ? 4.0 : 2.0;  // g''/g' = c2 / den
-  thread_local std::vector<double> q, pi, log_a, s;
+  thread_local std::vector<double> q, pi;
   stage_tails(in_.L, x, q, pi);
-  // Fast path in linear space while the largest a_k is far from underflow.
-  double sum_a = 0.0, sum_as = 0.0, max_a = 0.0;
-  for (int k = 1; k <= in_.L; ++k) {
-    const double qk = q[k - 1];
-    const double qu1 = ipow(qk, U - 1);
-    const double den = two_p ? 1.0 - 2.0 * qu1 * qk : 1.0 - qu1 * qk;
-    if (!(den > 0.0)) return LogMarginal{kInf, 0.0};
-    const double dp = U * qu1 * pi[k - 1];  // |p_k'|
-    const double a = c1 / (den * den) * dp;
-    sum_a += a;
-    sum_as += a * (-c2 / den * dp - (U - 1.0) * pi[k - 1] / qk + (k - 1.0) / x - 1.0);
-    max_a = std::max(max_a, a);
-  }
-  if (max_a > 1e-250 && std::isfinite(sum_a)) {
-    return LogMarginal{std::log(stage_factor_ / m * sum_a), sum_as / (sum_a * m)};
-  }
-  log_a.resize(in_.L);
-  s.resize(in_.L);
-  // a_k = g'(p_k) |p_k'| in log space; |p_k'| = U q_k^{U-1} pi_{k-1} (log pi exact even when pi
-  // underflows; where q_k underflows too, Q(k, x) ~ pi_{k-1} for x >> k).
-  const double log_x = std::log(x);
-  double log_pi = -x;
-  double max_log_a = -kInf;
-  for (int k = 1; k <= in_.L; ++k) {
-    if (k >= 2) log_pi += log_x - std::log(k - 1.0);
-    const double qk = q[k - 1];
-    const double p = ipow(qk, U);
-    const double den = two_p ? 1.0 - 2.0 * p : 1.0 - p;
-    if (!(den > 0.0)) return LogMarginal{kInf, 0.0};
-    const double log_q = qk > 0.0 ? std::log(qk) : log_pi;
-    const double ratio = qk > 0.0 ? pi[k - 1] / qk : 1.0;  // pi_{k-1} / q_k
-    const double log_dp = std::log(double(U)) + (U - 1) * log_q + log_pi;
-    log_a[k - 1] = std::log(c1) - 2.0 * std::log(den) + log_dp;
-    s[k - 1] = -c2 / den * std::exp(log_dp) - (U - 1.0) * ratio + (k - 1.0) / x - 1.0;
-    max_log_a = std::max(max_log_a, log_a[k - 1]);
-  }
-  sum_a = 0.0;
-  sum_as = 0.0;
-  for (int k = 0; k < in_.L; ++k) {
-    const double a = std::exp(log_a[k] - max_log_a);
-    sum_a += a;
-    sum_as += a * s[k];
-  }
-  return LogMarginal{std::log(stage_factor_ / m) + max_log_a + std::log(sum_a),
-                     sum_as / (sum_a * m)};
+  const MarginalSum linear =
+      marginal_sum_linear(static_cast<int>(in_.P.size()), x, q, pi, in_.variance_term);
+  const MarginalSum sum =
+      linear.ok ? linear
+                : marginal_sum_log(static_cast<int>(in_.P.size()), x, q, pi, in_.variance_term);
+  if (std::isinf(sum.log_sum_a) && sum.log_sum_a > 0.0) return LogMarginal{kInf, 0.0};
+  return LogMarginal{std::log(stage_factor_ / m) + sum.log_sum_a, sum.mean_s / m};
 }
 
 double Objective::value(const std::vector<double>& T, double m) const {

@@ -49,7 +49,7 @@ class WaterFilling {
     double T;
     double dT_dmu;
   };
-  Root deadline_for(double y, double guess) const;
+  Root deadline_for(double log_y, double guess) const;
   double excess(double mu, double mu_prev, std::vector<double>& T, std::vector<double>& dT,
                 double& slope) const;
 
@@ -196,7 +196,7 @@ double brent_minimise(F&& f, double a, double b, double tol) {
 // Largest m whose minimal feasible deadline fits R times into the budget; checks feasibility.
 double feasible_m_max(const Objective& obj) {
   const PlannerInputs& in = obj.inputs();
-  if (in.R * in.T_min > in.T_max) {
+  if (in.R * in.T_min > in.T_max * (1.0 + 1e-12)) {  // equality (all T_t = T_min) is allowed
     throw util::InputError("ADEL-FL plan infeasible: R*T_min = " + std::to_string(in.R) + "*" +
                            num(in.T_min) + " = " + num(in.R * in.T_min) +
                            " > time_budget = " + num(in.T_max));

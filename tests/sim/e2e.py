@@ -230,5 +230,30 @@ def case_salf_stats():
             check(abs(empty - want) < 0.03, "stage %d: %.4f vs %.4f" % (s, empty, want))
 
 
+def case_mnist_salf():
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["run", os.path.join(CI, "mnist-mlp.yaml"), "-o", tmp, "--quiet"])
+        rs = rows(os.path.join(tmp, "rounds.csv"))
+        last = float(rs[-1]["test_accuracy"])
+        print("MNIST SALF test accuracy after 30 rounds: %.3f" % last)
+        check(last > 0.6, "MNIST MLP should pass 60%% in 30 SALF rounds, got %.3f" % last)
+        check(sum(int(r["partial"]) for r in rs) > 0, "SALF run without any partial update")
+        ls = rows(os.path.join(tmp, "layers.csv"))
+        for r in range(1, 31):
+            counts = [int(l["contributors"]) for l in ls if int(l["round"]) == r]
+            check(counts == sorted(counts), "round %d: contributors must grow towards the output "
+                  "stage: %s" % (r, counts))
+        cs = rows(os.path.join(tmp, "clients.csv"))
+        sizes = [784 * 32, 32, 32 * 16, 16, 16 * 10, 10]  # the MLP's stages, input first
+        for c in cs:  # an upload carries exactly its finished stages (float32), from the output
+            k = int(c["stages_done"])
+            if c["status"] == "partial":
+                check(0 < k < 6, c)
+            if c["status"] in ("partial", "full"):
+                check(int(c["bytes_up"]) == 4 * sum(sizes[6 - k:]), c)
+        part = rows(os.path.join(tmp, "partition.csv"))
+        check(len(part) == 10 and all(int(p["samples"]) >= 50 for p in part), "partition.csv")
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)
