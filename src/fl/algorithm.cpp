@@ -31,11 +31,6 @@ Aggregation default_aggregation(AlgorithmKind kind) {
   return Aggregation::kPlain;
 }
 
-// b_{u,t} = m * P_u * max(0, (T - B_u) / T) with T = T_t (per_round) or T_1 (first_round).
-static double paper_batch(double m, const ClientInfo& c, double T) {
-  return m * c.speed * std::max(0.0, (T - c.comm_time) / T);
-}
-
 Algorithm::Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients, int num_stages)
     : cfg_(cfg), clients_(std::move(clients)), num_stages_(num_stages) {
   const int R = cfg_.rounds;
@@ -49,22 +44,33 @@ Algorithm::Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients
     double T = cfg_.deadline > 0 ? cfg_.deadline : cfg_.time_budget / R;
     deadlines_.assign(R, T);
   }
-  // Nominal T for batch rules of the wait-all baseline: the time budget spread evenly.
-  auto nominal = [&](int t) {
-    if (!deadlines_.empty()) return deadlines_[t];
-    return cfg_.time_budget > 0 ? cfg_.time_budget / R : 1.0;
-  };
-  batches_.assign(R, std::vector<int>(U, 0));
-  for (int t = 0; t < R; ++t) {
+  // Deadlines the batch rules see; the wait-for-all baseline uses the budget spread evenly.
+  std::vector<double> nominal = deadlines_;
+  if (nominal.empty()) nominal.assign(R, cfg_.time_budget > 0 ? cfg_.time_budget / R : 1.0);
+  std::vector<double> P, B;
+  std::vector<int> shards;
+  for (const auto& c : clients_) {
+    P.push_back(c.speed);
+    B.push_back(c.comm_time);
+    shards.push_back(static_cast<int>(c.shard));
+  }
+  const std::string& rule = cfg_.training.batch_rule;
+  planned_.assign(R, std::vector<long>(U, cfg_.training.batch));
+  if (rule == "fixed") {
+    batches_.assign(R, std::vector<int>(U, 0));
     for (int u = 0; u < U; ++u) {
-      double want = cfg_.training.batch;
-      if (cfg_.training.batch_rule == "per_round") want = paper_batch(m_, clients_[u], nominal(t));
-      if (cfg_.training.batch_rule == "first_round") want = paper_batch(m_, clients_[u], nominal(0));
-      long b = std::lround(want);
-      long cap = static_cast<long>(clients_[u].shard);
-      long got = std::clamp(b, 1L, std::max(1L, cap));
-      if (got != b) clamps_.push_back({t + 1, u, want, static_cast<int>(got)});
-      batches_[t][u] = static_cast<int>(got);
+      const int got = std::clamp(cfg_.training.batch, 1, std::max(1, shards[u]));
+      if (got != cfg_.training.batch) clamps_.push_back({u, 1, cfg_.training.batch, got});
+      for (int t = 0; t < R; ++t) batches_[t][u] = got;
+    }
+  } else {
+    const auto r = rule == "per_round" ? plan::BatchRule::kPerRound : plan::BatchRule::kFirstRound;
+    plan::BatchPlan bp = plan::plan_batches(P, B, nominal, m_, r, shards);
+    batches_ = std::move(bp.batch);
+    clamps_ = std::move(bp.clamps);
+    for (int t = 0; t < R; ++t) {
+      const double T = nominal[r == plan::BatchRule::kPerRound ? t : 0];
+      for (int u = 0; u < U; ++u) planned_[t][u] = plan::batch_size(m_, P[u], B[u], T);
     }
   }
 }

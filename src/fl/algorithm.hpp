@@ -9,6 +9,7 @@
 
 #include "fl/aggregate.hpp"
 #include "nn/model.hpp"
+#include "plan/batch_rule.hpp"
 
 namespace fedgrid::fl {
 
@@ -68,13 +69,6 @@ struct RoundPlan {
   double lr = 0;                       // eta_t of this round
 };
 
-// A clamp of a planned batch to [1, shard] (reported in the run's log and plan.csv).
-struct BatchClamp {
-  int round = 0, client = 0;
-  double wanted = 0;
-  int got = 0;
-};
-
 class Algorithm {
  public:
   Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients, int num_stages);
@@ -92,7 +86,10 @@ class Algorithm {
   const std::vector<double>& deadlines() const { return deadlines_; }
   double m() const { return m_; }
   double objective() const { return objective_; }
-  const std::vector<BatchClamp>& clamps() const { return clamps_; }
+  // Batches changed to fit [1, shard] (fixed and first_round rules report each once, round 1).
+  const std::vector<plan::BatchClamp>& clamps() const { return clamps_; }
+  // The batch rule's value before clamping, for round t (1-based) and client u.
+  long planned_batch(int round, int client) const { return planned_[round - 1][client]; }
 
  private:
   AlgorithmConfig cfg_;
@@ -100,9 +97,10 @@ class Algorithm {
   int num_stages_;
   std::vector<double> deadlines_;           // per round (empty for wait-all)
   std::vector<std::vector<int>> batches_;   // [round][client]
+  std::vector<std::vector<long>> planned_;  // [round][client], before clamping
   double m_ = 1.0;
   double objective_ = 0;
-  std::vector<BatchClamp> clamps_;
+  std::vector<plan::BatchClamp> clamps_;
 };
 
 AlgorithmKind parse_algorithm_kind(const std::string& name);  // throws std::invalid_argument

@@ -261,11 +261,6 @@ double Objective::variance(double m) const {
   return sigma_term_ / (U * U * m) + 6.0 * in_.rho_s * in_.Gamma;
 }
 
-double Objective::variance_dm(double m) const {
-  const double U = static_cast<double>(in_.P.size());
-  return -sigma_term_ / (U * U * m * m);
-}
-
 StageCost Objective::stage_cost(double T, double m) const {
   const int U = static_cast<int>(in_.P.size());
   const double x = T / m;

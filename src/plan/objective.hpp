@@ -86,7 +86,6 @@ class Objective {
   const std::vector<double>& weights() const { return weights_; }  // w_1..w_R
   double initial_term() const { return initial_term_; }            // prod(1-rho_c eta) D_1
   double variance(double m) const;                                 // B(m); +inf for m <= 0
-  double variance_dm(double m) const;                              // dB/dm
   StageCost stage_cost(double T, double m) const;                  // C(T, m) and T-derivatives
   LogMarginal log_marginal(double T, double m) const;              // log(-dC/dT) and its slope
   // x* = smallest T/m with p_{1,t} = Q(L, T/m)^U <= 1/2 - eps (found by bisection, p decreases

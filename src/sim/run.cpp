@@ -100,16 +100,11 @@ static std::string summary_json(const Context& ctx, const io::Experiment& exp, d
 static std::string plan_csv(const fl::Algorithm& algo) {
   // planned_batch is the batch rule's value before clamping to [1, shard size].
   std::string s = "round,client,batch,planned_batch,deadline\n";
-  auto clamp = algo.clamps().begin();
   for (int r = 1; r <= algo.config().rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
     for (const auto& t : p.tasks) {
-      double planned = t.batch;
-      if (clamp != algo.clamps().end() && clamp->round == r && clamp->client == t.client) {
-        planned = (clamp++)->wanted;
-      }
       s += std::to_string(r) + "," + std::to_string(t.client) + "," + std::to_string(t.batch) +
-           "," + metrics::fmt(planned) + "," +
+           "," + std::to_string(algo.planned_batch(r, t.client)) + "," +
            metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
     }
   }
@@ -231,7 +226,7 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
     const auto& c = algo.clamps().front();
     std::fprintf(stderr,
                  "[fedgrid] note: %zu planned batch sizes were clamped to [1, shard size] (first: "
-                 "round %d client %d wanted %.1f, got %d); see plan.csv\n",
+                 "round %d client %d wanted %ld, got %d); see plan.csv\n",
                  algo.clamps().size(), c.round, c.client, c.wanted, c.got);
   }
   if (opt.plan_only) {

@@ -129,13 +129,14 @@ BOOST_AUTO_TEST_CASE(salf_plan_and_paper_batch_rule) {
   BOOST_TEST(p.deadline == 4.0);
   BOOST_TEST(p.lr == 0.25);  // lr / t
   BOOST_TEST(!p.full_only);
-  // b = round(m P (T - B) / T) with m = 1, T = 4: 100*3.5/4 = 87.5 -> 88, 400, 50*3/4 = 37.5 -> 38
-  // clamped to the shard of 30.
+  // b = round(m P (T - B) / T) with m = 1, T = 4: 100*3.5/4 = 87.5 -> 88 (ties to even), 400,
+  // 50*3/4 = 37.5 -> 38 clamped to the shard of 30.
   BOOST_TEST(p.tasks[0].batch == 88);
   BOOST_TEST(p.tasks[1].batch == 400);
   BOOST_TEST(p.tasks[2].batch == 30);
   BOOST_TEST(a.clamps().size() == 5u);  // client 2 in every round
-  BOOST_TEST(a.clamps()[0].wanted == 37.5);
+  BOOST_TEST(a.clamps()[0].wanted == 38);
+  BOOST_TEST(a.planned_batch(2, 2) == 38);
   // p_s = prod_u Q(L - s, (T - B_u) P_u / b_u).
   auto pn = a.expected_no_contributor(p);
   for (int s = 0; s < 6; ++s) {
