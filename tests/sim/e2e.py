@@ -43,6 +43,10 @@ def case_cli_help():
                 ["platform", "--help"]):
         out = run(cmd)
         check("usage" in out, "no usage text for %s" % cmd)
+    with tempfile.TemporaryDirectory() as tmp:  # SimGrid options pass through to the engine
+        run(["run", os.path.join(CI, "synthetic-deadline.yaml"), "-o", tmp, "--quiet",
+             "--cfg=network/model:CM02", "--log=root.thres:critical"])
+        check(os.path.exists(os.path.join(tmp, "summary.json")), "run with --cfg did not finish")
     out = run(["run", os.path.join(CI, "synthetic-deadline.yaml"), "--bogus"], expect=2)
     check("unknown option '--bogus'" in out, out)
     out = run(["frobnicate"], expect=2)
@@ -253,6 +257,27 @@ def case_mnist_salf():
                 check(int(c["bytes_up"]) == 4 * sum(sizes[6 - k:]), c)
         part = rows(os.path.join(tmp, "partition.csv"))
         check(len(part) == 10 and all(int(p["samples"]) >= 50 for p in part), "partition.csv")
+
+
+def case_adel_plan():
+    with tempfile.TemporaryDirectory() as tmp:
+        out = run(["plan", os.path.join(CI, "adel-reference-plan.yaml"), "-o", tmp])
+        m = re.search(r"m = ([0-9.]+), objective ([0-9.]+)", out)
+        check(m, "plan output lacks m and objective:\n" + out[:2000])
+        m_star, f = float(m.group(1)), float(m.group(2))
+        print("m* = %.6f, objective = %.7f" % (m_star, f))
+        check(abs(m_star - 0.6495) < 1e-3, "m* %.6f, reference 0.6495" % m_star)
+        check(abs(f - 689.2687) / 689.2687 < 1e-5, "objective %.7f, reference 689.2687" % f)
+        plan = rows(os.path.join(tmp, "plan.csv"))
+        T = [float(p["deadline"]) for p in plan if p["client"] == "0"]
+        check(len(T) == 50 and abs(sum(T) - 200) < 1e-6, "50 deadlines summing to 200")
+        check(all(a >= b - 1e-12 for a, b in zip(T, T[1:])), "deadlines must not increase")
+        ref = {1: 4.674, 2: 4.573, 3: 4.499, 5: 4.391, 10: 4.219, 13: 4.146, 26: 3.933,
+               38: 3.801, 50: 3.699}
+        for t, want in ref.items():
+            check(abs(T[t - 1] - want) < 0.02, "T_%d = %.4f, reference %.3f" % (t, T[t - 1], want))
+        run(["plan", os.path.join(CI, "adel-reference-plan.yaml"), "--set",
+             "algorithm.time_budget=150"], expect=2)
 
 
 globals()["case_" + CASE]()
