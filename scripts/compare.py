@@ -3,7 +3,8 @@
 the test accuracy reached within the time budget (mean and sample std over seeds), rounds, mean
 round duration and mean full/partial/dropped clients per round. Reads only result files.
 
-usage: scripts/compare.py [-j N] [--seeds 1,2,3] [--budget T] [-o DIR] SCENARIO.yaml...
+usage: scripts/compare.py [-j N] [--seeds 1,2,3] [--budget T] [--set key=value]... [-o DIR]
+                          SCENARIO.yaml...
 """
 import argparse
 import concurrent.futures
@@ -16,10 +17,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_one(fedgrid, scenario, seed, out):
+def run_one(fedgrid, scenario, seed, out, sets):
     if not os.path.exists(os.path.join(out, "summary.json")):
-        p = subprocess.run([fedgrid, "run", scenario, "-o", out, "--seed", str(seed), "--quiet"],
-                           capture_output=True, text=True)
+        cmd = [fedgrid, "run", scenario, "-o", out, "--seed", str(seed), "--quiet"]
+        for s in sets:
+            cmd += ["--set", s]
+        p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0 or "Deadlock detected" in p.stderr:
             raise RuntimeError("%s seed %d failed:\n%s" % (scenario, seed, p.stderr[-2000:]))
     return out
@@ -44,6 +47,7 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--budget", type=float, default=None, help="virtual-time cut (default: none)")
+    ap.add_argument("--set", action="append", default=[], help="scenario override (repeatable)")
     ap.add_argument("-o", default=os.path.join(ROOT, "results", "compare"))
     ap.add_argument("--fedgrid", default=os.path.join(ROOT, "build", "fedgrid"))
     a = ap.parse_args()
@@ -54,7 +58,7 @@ def main():
             name = os.path.splitext(os.path.basename(sc))[0]
             for s in seeds:
                 out = os.path.join(a.o, "%s-seed%d" % (name, s))
-                jobs[(name, s)] = ex.submit(run_one, a.fedgrid, sc, s, out)
+                jobs[(name, s)] = ex.submit(run_one, a.fedgrid, sc, s, out, a.set)
         print("%-22s %-16s %7s %9s %6s %6s %7s" %
               ("scenario", "test acc (sd)", "rounds", "round [s]", "full", "part.", "dropped"))
         for sc in a.scenarios:

@@ -1,9 +1,6 @@
 // Option parsing and the run / validate / platform / plan subcommands.
 #include "app/commands.hpp"
 
-#include <xbt/base.h>  // must precede simgrid/version.h
-
-#include <simgrid/version.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
@@ -93,13 +90,10 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
 static std::string manifest_json(const io::Scenario& s, const std::string& command_line) {
   YAML::Emitter em;
   em << s.resolved;
-  int major = 0, minor = 0, patch = 0;
-  sg_version_get(&major, &minor, &patch);
   std::string j = "{\n";
   j += "  \"fedgrid_version\": \"0.1\",\n";
   j += "  \"git_revision\": " + metrics::json_string(FEDGRID_GIT_REVISION) + ",\n";
-  j += "  \"simgrid_version\": \"" + std::to_string(major) + "." + std::to_string(minor) + "." +
-       std::to_string(patch) + "\",\n";
+  j += "  \"simgrid_version\": " + metrics::json_string(sim::simgrid_version()) + ",\n";
   j += "  \"eigen_version\": \"" + std::to_string(EIGEN_WORLD_VERSION) + "." +
        std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) + "\",\n";
   j += "  \"command\": " + metrics::json_string(command_line) + ",\n";
@@ -155,11 +149,12 @@ int cmd_validate(const std::vector<std::string>& args) {
   if (s.platform.generate) {
     platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"));
   }
-  std::printf("ok: %s: %d clients, %s (%zu params, %d stages), %zu train / %zu validation / %zu "
-              "test samples, %s for %d rounds\n",
-              s.file.c_str(), s.clients, e.model.name().c_str(), e.model.num_params(),
-              e.model.num_stages(), e.train.size(), e.validation.size(), e.test.size(),
-              s.algorithm.name.c_str(), s.algorithm.rounds);
+  std::printf(
+      "ok: %s: %d clients, %s (%zu params, %d stages), %zu train / %zu validation / %zu "
+      "test samples, %s for %d rounds\n",
+      s.file.c_str(), s.clients, e.model.name().c_str(), e.model.num_params(), e.model.num_stages(),
+      e.train.size(), e.validation.size(), e.test.size(), s.algorithm.name.c_str(),
+      s.algorithm.rounds);
   return 0;
 }
 
@@ -175,7 +170,8 @@ int cmd_platform(const std::vector<std::string>& args) {
   }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
   if (!s.platform.generate) {
-    throw util::InputError(s.file + ": key 'platform.generate': expected a generator spec, found "
+    throw util::InputError(s.file +
+                           ": key 'platform.generate': expected a generator spec, found "
                            "a platform file");
   }
   platform::Platform p =

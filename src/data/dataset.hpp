@@ -10,8 +10,8 @@ namespace fedgrid::data {
 
 struct Dataset {
   std::string name;
-  Eigen::MatrixXf x;        // features x samples, normalised ((v/255 - 0.5) / 0.5 for images)
-  std::vector<int> y;       // labels in [0, num_classes)
+  Eigen::MatrixXf x;   // features x samples, normalised ((v/255 - 0.5) / 0.5 for images)
+  std::vector<int> y;  // labels in [0, num_classes)
   int channels = 1, height = 0, width = 0;  // image shape (features = c*h*w); 0 for tabular
   int num_classes = 0;
   std::size_t size() const { return y.size(); }

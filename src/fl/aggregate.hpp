@@ -17,8 +17,8 @@ struct Update {
   int client = 0;
   int stages_done = 0;  // K: stages [L-K, L) hold real values, the others are zero
   int batch = 0;
-  double loss = 0;      // training loss of its batch (NaN in timing-only mode)
-  nn::Vector grad;      // full length (zeros outside the suffix); empty in timing-only mode
+  double loss = 0;  // training loss of its batch (NaN in timing-only mode)
+  nn::Vector grad;  // full length (zeros outside the suffix); empty in timing-only mode
 };
 
 struct AggregateResult {

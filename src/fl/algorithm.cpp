@@ -79,7 +79,8 @@ RoundPlan Algorithm::configure(int round) const {
   RoundPlan p;
   p.round = round;
   const int t = round - 1;
-  for (int u = 0; u < static_cast<int>(clients_.size()); ++u) p.tasks.push_back({u, batches_[t][u]});
+  for (int u = 0; u < static_cast<int>(clients_.size()); ++u)
+    p.tasks.push_back({u, batches_[t][u]});
   if (!deadlines_.empty()) p.deadline = deadlines_[t];
   p.full_only = cfg_.kind == AlgorithmKind::kFedAvgDeadline;
   p.lr = cfg_.training.inverse_schedule ? cfg_.training.lr / round : cfg_.training.lr;

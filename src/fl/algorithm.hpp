@@ -18,8 +18,8 @@ enum class AlgorithmKind { kFedAvg, kFedAvgDeadline, kSalf, kAdelFl };
 struct TrainingConfig {
   double lr = 0.1;
   double momentum = 0.9;
-  bool inverse_schedule = true;  // eta_t = lr / t; false: eta_t = lr
-  int batch = 32;                // fixed batch (baselines); the ADEL-FL plan may set its own
+  bool inverse_schedule = true;      // eta_t = lr / t; false: eta_t = lr
+  int batch = 32;                    // fixed batch (baselines); the ADEL-FL plan may set its own
   std::string batch_rule = "fixed";  // fixed | per_round | first_round (paper rule, m = 1 or m*)
 };
 
@@ -28,11 +28,11 @@ struct AdelConfig {
   std::string variance_term = "one_minus_2p";
   double m_max = 1.2;
   double G = 0.1, rho_s = 1.0, rho_c = 0.3, Gamma = 1.0, alpha = 1.0;
-  double plan_lr = 0.5;       // lr inside the objective's eta_t
+  double plan_lr = 0.5;  // lr inside the objective's eta_t
   std::string plan_schedule = "inverse";
-  double sigma_mean = 5.0;    // sigma_u = sigma_mean * U(0,1), seeded
-  std::string inputs_csv;     // optional: P_u, B_u, sigma_u from a CSV (reproduction)
-  uint64_t seed = 0;          // scenario seed (for sigma_u)
+  double sigma_mean = 5.0;  // sigma_u = sigma_mean * U(0,1), seeded
+  std::string inputs_csv;   // optional: P_u, B_u, sigma_u from a CSV (reproduction)
+  uint64_t seed = 0;        // scenario seed (for sigma_u)
 };
 
 struct AlgorithmConfig {
@@ -51,9 +51,9 @@ struct AlgorithmConfig {
 
 // What the server knows about a client before the run.
 struct ClientInfo {
-  double speed = 0;        // capability P_u: samples x stages per second (host speed / work)
-  double comm_time = 0;    // estimated download + upload time of the full model (B_u)
-  std::size_t shard = 0;   // samples in its shard
+  double speed = 0;       // capability P_u: samples x stages per second (host speed / work)
+  double comm_time = 0;   // estimated download + upload time of the full model (B_u)
+  std::size_t shard = 0;  // samples in its shard
 };
 
 struct ClientTask {
@@ -62,11 +62,11 @@ struct ClientTask {
 };
 
 struct RoundPlan {
-  int round = 0;                       // 1-based
-  std::vector<ClientTask> tasks;       // by ascending client id
+  int round = 0;                                              // 1-based
+  std::vector<ClientTask> tasks;                              // by ascending client id
   double deadline = std::numeric_limits<double>::infinity();  // duration; inf = wait for all
-  bool full_only = false;              // drop clients that did not finish every stage
-  double lr = 0;                       // eta_t of this round
+  bool full_only = false;  // drop clients that did not finish every stage
+  double lr = 0;           // eta_t of this round
 };
 
 class Algorithm {

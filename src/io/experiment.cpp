@@ -32,17 +32,17 @@ Experiment prepare_experiment(const Scenario& s) {
                             std::to_string(e.model.input_size()));
   }
   if (e.model.num_classes() != e.train.num_classes) {
-    util::throw_input_error(s.model_file, 0, "layers (last dense units)",
-                            std::to_string(e.train.num_classes) + " outputs (classes of " +
-                                s.data.dataset + ")",
-                            std::to_string(e.model.num_classes()));
+    util::throw_input_error(
+        s.model_file, 0, "layers (last dense units)",
+        std::to_string(e.train.num_classes) + " outputs (classes of " + s.data.dataset + ")",
+        std::to_string(e.model.num_classes()));
   }
   const std::size_t need = s.data.validation + static_cast<std::size_t>(s.clients);
   if (e.train.size() < need) {
-    util::throw_input_error(s.file, 0, "data.validation",
-                            "a training set of at least validation + clients = " +
-                                std::to_string(need) + " samples",
-                            std::to_string(e.train.size()) + " samples in " + s.data.dataset);
+    util::throw_input_error(
+        s.file, 0, "data.validation",
+        "a training set of at least validation + clients = " + std::to_string(need) + " samples",
+        std::to_string(e.train.size()) + " samples in " + s.data.dataset);
   }
   if (s.data.validation > 0) {
     e.validation =

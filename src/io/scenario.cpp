@@ -112,8 +112,7 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
 }
 
 static DataConfig load_data(YamlMap m, const std::string& base) {
-  m.allow({"dataset", "path", "validation", "train_limit", "test_limit", "partition",
-           "synthetic"});
+  m.allow({"dataset", "path", "validation", "train_limit", "test_limit", "partition", "synthetic"});
   DataConfig d;
   d.dataset = m.get_choice("dataset", {"fashion-mnist", "mnist", "synthetic"});
   if (d.dataset == "synthetic") {
@@ -159,10 +158,10 @@ static void load_training(YamlMap m, fl::TrainingConfig& t) {
   m.allow({"lr", "momentum", "schedule", "batch_rule", "batch"});
   t.lr = m.get_double("lr", 1e-12, 1e6);
   t.momentum = m.get_double("momentum", 0, 0.999999, 0.9);
-  t.inverse_schedule = m.get_choice("schedule", {"inverse", "constant"}, std::string("inverse")) ==
-                       "inverse";
-  t.batch_rule = m.get_choice("batch_rule", {"fixed", "per_round", "first_round"},
-                              std::string("fixed"));
+  t.inverse_schedule =
+      m.get_choice("schedule", {"inverse", "constant"}, std::string("inverse")) == "inverse";
+  t.batch_rule =
+      m.get_choice("batch_rule", {"fixed", "per_round", "first_round"}, std::string("fixed"));
   if (t.batch_rule == "fixed") t.batch = static_cast<int>(m.get_int("batch", 1, kIntMax));
   m.finish();
 }
@@ -212,8 +211,9 @@ static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base) {
     m.fail("time_budget", "a positive time budget (or a per-round 'deadline') for " + a.name,
            m.has("time_budget") ? "0" : "nothing");
   }
-  std::string agg = m.get_choice("aggregation", {"code", "plain", "unbiased"},
-                                 std::string(fl::aggregation_name(fl::default_aggregation(a.kind))));
+  std::string agg =
+      m.get_choice("aggregation", {"code", "plain", "unbiased"},
+                   std::string(fl::aggregation_name(fl::default_aggregation(a.kind))));
   a.aggregation = agg == "code"    ? fl::Aggregation::kCode
                   : agg == "plain" ? fl::Aggregation::kPlain
                                    : fl::Aggregation::kUnbiased;
@@ -240,7 +240,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));
   s.data = load_data(m.get_map("data"), base);
   s.model_file = resolve_path(m.get_string("model"), base);
-  if (!fs::exists(s.model_file)) m.fail("model", "an existing model file", "'" + s.model_file + "'");
+  if (!fs::exists(s.model_file))
+    m.fail("model", "an existing model file", "'" + s.model_file + "'");
   s.model = load_model_spec(s.model_file);
   s.platform = load_platform(m.get_map("platform"), s.clients, base);
   if (m.has("timing")) {

@@ -19,8 +19,8 @@ struct DataConfig {
   std::string dataset;  // fashion-mnist | mnist | synthetic
   std::string path;     // folder of IDX files (resolved); empty for synthetic
   std::size_t validation = 0;
-  std::size_t train_limit = 0;  // 0 = all training samples
-  std::size_t test_limit = 0;   // 0 = all test samples
+  std::size_t train_limit = 0;    // 0 = all training samples
+  std::size_t test_limit = 0;     // 0 = all test samples
   std::string partition = "iid";  // iid | dirichlet
   double alpha = 0;
   std::size_t min_shard = 1;
@@ -33,19 +33,19 @@ struct PlatformConfig {
 };
 
 struct TimingConfig {
-  bool exponential = true;      // stage_time: exponential | deterministic
-  bool flops_cost = false;      // stage_cost: uniform | flops
-  double work_per_sample = 1;   // uniform: work of one stage per sample (flop)
-  bool timing_only = false;     // skip the real math (accuracy columns empty)
+  bool exponential = true;     // stage_time: exponential | deterministic
+  bool flops_cost = false;     // stage_cost: uniform | flops
+  double work_per_sample = 1;  // uniform: work of one stage per sample (flop)
+  bool timing_only = false;    // skip the real math (accuracy columns empty)
 };
 
 struct EvalConfig {
-  int every = 1;               // evaluate every k rounds (and after the last)
-  bool validation = true;      // evaluate on the validation split too
+  int every = 1;           // evaluate every k rounds (and after the last)
+  bool validation = true;  // evaluate on the validation split too
 };
 
 struct Scenario {
-  std::string file;       // the scenario file as given
+  std::string file;  // the scenario file as given
   std::string name;
   uint64_t seed = 0;
   int clients = 0;
@@ -57,7 +57,7 @@ struct Scenario {
   fl::AlgorithmConfig algorithm;
   EvalConfig evaluation;
   std::vector<std::string> simgrid_cfg;  // extra --cfg=... values from the scenario
-  YAML::Node resolved;  // the document after --set overrides (for the manifest)
+  YAML::Node resolved;                   // the document after --set overrides (for the manifest)
 };
 
 // Loads and validates a scenario. Overrides are applied before validation; `seed_override`

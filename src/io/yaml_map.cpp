@@ -229,8 +229,7 @@ YAML::Node load_yaml_file(const std::string& path) {
     }
     return n;
   } catch (const YAML::Exception& e) {
-    util::throw_input_error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "valid YAML",
-                            e.msg);
+    util::throw_input_error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "valid YAML", e.msg);
   }
 }
 

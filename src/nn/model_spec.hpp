@@ -18,8 +18,8 @@ enum class StageGrouping { kTensor, kLayer };
 
 struct ModelSpec {
   std::string name;
-  std::string file;      // where it came from (for messages), may be empty
-  int input_size = 0;    // features per sample (e.g. 784)
+  std::string file;    // where it came from (for messages), may be empty
+  int input_size = 0;  // features per sample (e.g. 784)
   std::vector<LayerSpec> layers;
   StageGrouping stages = StageGrouping::kTensor;
 };

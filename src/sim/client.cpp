@@ -1,8 +1,7 @@
 // Client actor: download the model, backprop stage by stage from the output as one SimGrid
 // execution bounded by the deadline, compute the real gradient of the finished suffix, upload it.
-#include <simgrid/Exception.hpp>
-
 #include <cmath>
+#include <simgrid/Exception.hpp>
 
 #include "sim/context.hpp"
 #include "util/rng.hpp"

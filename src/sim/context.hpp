@@ -2,11 +2,10 @@
 // run concurrently under SimGrid's default context factory, so no locks are needed).
 #pragma once
 
-#include <simgrid/s4u.hpp>
-
 #include <deque>
 #include <memory>
 #include <optional>
+#include <simgrid/s4u.hpp>
 #include <vector>
 
 #include "fl/algorithm.hpp"

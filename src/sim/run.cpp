@@ -2,21 +2,21 @@
 // runs it and writes the run's files (see README "Output files").
 #include "sim/run.hpp"
 
-#include <simgrid/s4u.hpp>
-#include <xbt/config.hpp>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <limits>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <numeric>
-
-#include <unistd.h>
+#include <simgrid/s4u.hpp>
+#include <xbt/config.hpp>
 
 #include "metrics/recorder.hpp"
 #include "platform/platform.hpp"
 #include "sim/context.hpp"
+#include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
 
 namespace fedgrid::sim {
@@ -40,7 +40,8 @@ static void network_factors(double& lat_factor, double& bw_factor) {
   }
 }
 
-// Estimated transfer time of `bytes` between a and b: latency and bottleneck bandwidth of the route.
+// Estimated transfer time of `bytes` between a and b: latency and bottleneck bandwidth of the
+// route.
 static double transfer_estimate(sg4::Host* a, sg4::Host* b, double bytes, double lf, double bf) {
   std::vector<sg4::Link*> links;
   double lat = 0;
@@ -56,8 +57,8 @@ static std::string load_platform(sg4::Engine& engine, const io::Experiment& exp,
   std::string file = pc.file;
   heterogeneity = metrics::kNaN;
   if (pc.generate) {
-    platform::Platform p = platform::generate(*pc.generate, util::derive_seed(exp.scenario.seed,
-                                                                               "platform"));
+    platform::Platform p =
+        platform::generate(*pc.generate, util::derive_seed(exp.scenario.seed, "platform"));
     heterogeneity = p.heterogeneity;
     metrics::write_file_atomic(out_dir, "platform.xml", platform::to_xml(p));
     file = (fs::path(out_dir) / "platform.xml").string();
@@ -72,7 +73,7 @@ static std::string load_platform(sg4::Engine& engine, const io::Experiment& exp,
 }
 
 static std::string summary_json(const Context& ctx, const io::Experiment& exp, double wall,
-                                 const std::string& platform_file, double heterogeneity) {
+                                const std::string& platform_file, double heterogeneity) {
   (void)wall;
   const auto& a = *ctx.algorithm;
   std::string s = "{\n";
@@ -80,8 +81,8 @@ static std::string summary_json(const Context& ctx, const io::Experiment& exp, d
   s += "  \"scenario\": " + metrics::json_string(exp.scenario.name) + ",\n";
   s += "  \"seed\": " + std::to_string(exp.scenario.seed) + ",\n";
   s += "  \"algorithm\": " + metrics::json_string(a.config().name) + ",\n";
-  s += "  \"aggregation\": " +
-       metrics::json_string(fl::aggregation_name(a.config().aggregation)) + ",\n";
+  s += "  \"aggregation\": " + metrics::json_string(fl::aggregation_name(a.config().aggregation)) +
+       ",\n";
   s += "  \"clients\": " + std::to_string(exp.scenario.clients) + ",\n";
   s += "  \"stages\": " + std::to_string(exp.model.num_stages()) + ",\n";
   s += "  \"params\": " + std::to_string(exp.model.num_params()) + ",\n";
@@ -154,11 +155,17 @@ static void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientIn
   std::printf("round  deadline  batches\n");
   for (int r = 1; r <= cfg.rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
-    std::printf("%5d  %8s ", r, std::isfinite(p.deadline) ? metrics::fmt(p.deadline).c_str()
-                                                           : "none");
+    std::printf("%5d  %8s ", r,
+                std::isfinite(p.deadline) ? metrics::fmt(p.deadline).c_str() : "none");
     for (const auto& t : p.tasks) std::printf(" %d", t.batch);
     std::printf("\n");
   }
+}
+
+std::string simgrid_version() {
+  int major = 0, minor = 0, patch = 0;
+  sg_version_get(&major, &minor, &patch);
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
 void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
@@ -176,9 +183,9 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   // `plan` without -o still needs a folder for a generated platform: a temporary one.
   const bool temp_dir = opt.out_dir.empty();
   const std::string out_dir =
-      temp_dir ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid())))
-                     .string()
-               : opt.out_dir;
+      temp_dir
+          ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
+          : opt.out_dir;
   fs::create_directories(out_dir);
   double heterogeneity = 0;
   const std::string platform_file = load_platform(engine, exp, out_dir, heterogeneity);
@@ -205,10 +212,10 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
     std::string name = "client-" + std::to_string(u);
     sg4::Host* h = engine.host_by_name_or_null(name);
     if (!h) {
-      util::throw_input_error(platform_file, 0, "host '" + name + "'",
-                              "a host per client (client-0 .. client-" +
-                                  std::to_string(sc.clients - 1) + ")",
-                              "none named '" + name + "'");
+      util::throw_input_error(
+          platform_file, 0, "host '" + name + "'",
+          "a host per client (client-0 .. client-" + std::to_string(sc.clients - 1) + ")",
+          "none named '" + name + "'");
     }
     ClientState& c = ctx.clients[u];
     c.host = h;
@@ -231,8 +238,10 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   }
   if (opt.plan_only) {
     print_plan(algo, infos);
-    if (temp_dir) fs::remove_all(out_dir);
-    else metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
+    if (temp_dir)
+      fs::remove_all(out_dir);
+    else
+      metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return;
   }
   metrics::Recorder recorder(opt.out_dir);

@@ -33,7 +33,8 @@ class Rng {
   double normal();
   // Gamma(shape, 1) by Marsaglia-Tsang (shape > 0).
   double gamma(double shape);
-  // Poisson(mean) by inversion for small means, normal-free PTRS-less multiplication method otherwise.
+  // Poisson(mean) by inversion for small means, normal-free PTRS-less multiplication method
+  // otherwise.
   uint64_t poisson(double mean);
 
  private:

@@ -2,7 +2,6 @@
 // Algorithm object's round plans (deadlines, batch rules, clamps, no-contributor probabilities).
 #define BOOST_TEST_MODULE fl
 #include <boost/test/unit_test.hpp>
-
 #include <cmath>
 
 #include "fl/aggregate.hpp"
@@ -13,9 +12,7 @@
 using namespace fedgrid;
 
 // Two stages of sizes 1 and 2: flat vector [s0 | s1 s1].
-static std::vector<nn::Stage> two_stages() {
-  return {{"a", 0, 1, 0}, {"b", 1, 2, 0}};
-}
+static std::vector<nn::Stage> two_stages() { return {{"a", 0, 1, 0}, {"b", 1, 2, 0}}; }
 
 static fl::Update upd(int client, int k, std::vector<float> g) {
   fl::Update u;
@@ -103,8 +100,9 @@ BOOST_AUTO_TEST_CASE(unbiased_rule_is_unbiased_code_rule_is_not) {
     // 40,000 rounds: the per-stage standard error is below 1% here; 3% is the tolerance.
     BOOST_TEST(rel < 0.03, "unbiased rule, stage " << s << ": relative error " << rel);
     const double shrink = 1.0 - plan::q_upper(L - s, x);
-    const double rel_code = (mean_code.segment(3 * s, 3) - shrink * target.segment(3 * s, 3)).norm() /
-                            target.segment(3 * s, 3).norm();
+    const double rel_code =
+        (mean_code.segment(3 * s, 3) - shrink * target.segment(3 * s, 3)).norm() /
+        target.segment(3 * s, 3).norm();
     BOOST_TEST(rel_code < 0.03, "code rule, stage " << s << ": " << rel_code);
   }
   // The code rule is measurably biased on the input stage: E = (1 - Q(4, 2.5)) g = 0.24 g.

@@ -2,7 +2,6 @@
 // tests/sim/bad/ fails with util::InputError carrying the file, line and key its "# expect:" says.
 #define BOOST_TEST_MODULE scenario
 #include <boost/test/unit_test.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -73,10 +72,9 @@ BOOST_AUTO_TEST_CASE(all_shipped_scenarios_load) {
 // Loader-level errors only: the bad files whose problem is visible without data or SimGrid.
 BOOST_AUTO_TEST_CASE(bad_files_name_file_line_and_key) {
   const std::vector<std::string> loader_errors = {
-      "unknown-key",    "wrong-type",         "missing-rounds", "no-clients",
-      "negative-speed", "missing-model",      "missing-data",   "bad-algorithm",
-      "syntax-error",   "unknown-nested-key", "two-platforms",  "bad-alpha",
-      "min-above-max",  "no-budget",          "bad-model"};
+      "unknown-key",   "wrong-type",   "missing-rounds", "no-clients",   "negative-speed",
+      "missing-model", "missing-data", "bad-algorithm",  "syntax-error", "unknown-nested-key",
+      "two-platforms", "bad-alpha",    "min-above-max",  "no-budget",    "bad-model"};
   for (const auto& name : loader_errors) {
     const std::string path = kRoot + "/tests/sim/bad/" + name + ".yaml";
     std::vector<std::string> expects;
