@@ -13,12 +13,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string num(double v) {
-  std::ostringstream os;
-  os.precision(8);
-  os << v;
-  return os.str();
-}
+std::string num(double v) { return util::short_number(v); }
 
 [[noreturn]] void fail(const std::string& what) {
   throw util::InputError("ADEL-FL planner: " + what);

@@ -13,12 +13,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::string num(double v) {
-  std::ostringstream os;
-  os.precision(8);
-  os << v;
-  return os.str();
-}
+std::string num(double v) { return util::short_number(v); }
 
 // Water-filling for one m. With h(T) = -dC/dT(T, m) > 0 decreasing (C convex in T), the KKT
 // conditions of  min sum_t w_t C(T_t)  s.t.  sum_t T_t = T_max, lb <= T_t <= hi  are

@@ -1,6 +1,8 @@
 // Formatting of user-input error messages (file:line: key: expected ..., found ...).
 #include "util/error.hpp"
 
+#include <sstream>
+
 namespace fedgrid::util {
 
 std::string format_input_error(const std::string& file, int line, const std::string& key,
@@ -12,6 +14,13 @@ std::string format_input_error(const std::string& file, int line, const std::str
   msg += "expected " + expected;
   if (!found.empty()) msg += ", found " + found;
   return msg;
+}
+
+std::string short_number(double v) {
+  std::ostringstream os;
+  os.precision(8);
+  os << v;
+  return os.str();
 }
 
 }  // namespace fedgrid::util

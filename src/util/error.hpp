@@ -17,6 +17,9 @@ class InputError : public std::runtime_error {
 std::string format_input_error(const std::string& file, int line, const std::string& key,
                                const std::string& expected, const std::string& found);
 
+// A number for messages: 8 significant digits ("173.4", "1e-06").
+std::string short_number(double v);
+
 [[noreturn]] inline void throw_input_error(const std::string& file, int line,
                                            const std::string& key, const std::string& expected,
                                            const std::string& found) {
