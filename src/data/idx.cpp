@@ -50,6 +50,7 @@ class IdxStream {
                         errno != 0 ? std::strerror(errno) : "an unopenable file");
     }
     gzbuffer(file_, 1u << 18);
+    file_size_ = std::filesystem::file_size(path_, ec);
   }
   IdxStream(const IdxStream&) = delete;
   IdxStream& operator=(const IdxStream&) = delete;
@@ -75,6 +76,17 @@ class IdxStream {
     }
     consumed_ += got;
     return got;
+  }
+
+  // Checks, before anything of that size is allocated, that the file can hold `want` bytes:
+  // a raw file its own size, a gzip stream at most 1032x (deflate's maximum ratio) + 1 KiB.
+  void expect_possible(uint64_t want, const std::string& what) const {
+    const uint64_t bound = gzdirect(file_) ? file_size_ : 1032 * file_size_ + 1024;
+    if (want > bound) {
+      throw_input_error(path_, 0, "", std::to_string(want) + " bytes (" + what + ")",
+                        "a file of " + std::to_string(file_size_) +
+                            " bytes that cannot hold them (truncated or corrupt header?)");
+    }
   }
 
   // Truncation / trailing data against the size the header announces.
@@ -109,6 +121,7 @@ class IdxStream {
   std::string path_;
   gzFile file_ = nullptr;
   std::size_t consumed_ = 0;
+  uint64_t file_size_ = 0;
 };
 
 // Asks Linux to back a large fresh buffer with transparent huge pages: first-touch page faults
@@ -179,9 +192,11 @@ std::vector<int> read_labels(const std::string& path, int num_classes) {
   }
   const uint32_t count = be32(hdr + 4);
   if (count == 0) throw_input_error(path, 0, "", "at least one label", "0 labels");
+  const std::string what = "8-byte header + " + std::to_string(count) + " labels";
+  in.expect_possible(8 + uint64_t{count}, what);
   Bytes raw(count);
   in.read(raw.data(), raw.size());
-  in.expect_total(8 + uint64_t{count}, "8-byte header + " + std::to_string(count) + " labels");
+  in.expect_total(8 + uint64_t{count}, what);
   for (std::size_t i = 0; i < raw.size(); ++i) {
     if (raw[i] >= num_classes) {
       throw_input_error(path, 0, "", "labels in [0, " + std::to_string(num_classes) + ")",
@@ -236,14 +251,16 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path,
   // v in 0..255 -> (v/255 - 0.5)/0.5 in [-1, 1], via a 256-entry table (column j contiguous).
   std::array<float, 256> table;
   for (int v = 0; v < 256; ++v) table[v] = (static_cast<float>(v) / 255.0f - 0.5f) / 0.5f;
+  const uint64_t total = features * h.count;
+  const std::string what = "16-byte header + " + std::to_string(h.count) + " images of " +
+                           std::to_string(h.rows) + "x" + std::to_string(h.cols);
+  images.expect_possible(16 + total, what);
   Dataset d;
   d.name = stem_of(images_path);
   d.x.resize(static_cast<Eigen::Index>(features), static_cast<Eigen::Index>(n));
   advise_huge_pages(d.x.data(), static_cast<std::size_t>(d.x.size()) * sizeof(float));
-  const uint64_t total = features * h.count;
   read_pixels(images, total, features * n, d.x.data(), table);
-  images.expect_total(16 + total, "16-byte header + " + std::to_string(h.count) + " images of " +
-                                      std::to_string(h.rows) + "x" + std::to_string(h.cols));
+  images.expect_total(16 + total, what);
   labels.resize(n);
   d.y = std::move(labels);
   d.height = static_cast<int>(h.rows);

@@ -158,6 +158,7 @@ YAML::Node YamlMap::get_node(const std::string& key) {
 }
 
 void YamlMap::allow(const std::vector<std::string>& keys) const {
+  allowed_.insert(keys.begin(), keys.end());
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     std::string key = it->first.Scalar();
     bool ok = false;
@@ -174,6 +175,13 @@ void YamlMap::allow(const std::vector<std::string>& keys) const {
 void YamlMap::finish() const {
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     std::string key = it->first.Scalar();
+    if (it->second.IsNull()) continue;  // `key: ~` is the same as leaving the key out
+    if (!read_.count(key) && allowed_.count(key)) {
+      throw_input_error(file_, line_of(it->first), key_path(key),
+                        "no value: this key does not apply with the other settings (e.g. a key of "
+                        "another algorithm, dataset, rule or distribution)",
+                        describe(it->second));
+    }
     if (!read_.count(key)) {
       std::string known;
       for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;

@@ -57,6 +57,7 @@ class YamlMap {
   std::string path_;
   int line_ = 0;
   mutable std::set<std::string> read_;
+  mutable std::set<std::string> allowed_;
   YAML::Node require(const std::string& key);
 };
 

@@ -4,6 +4,8 @@
 Each case runs real simulations in their own processes (SimGrid allows one engine per process)
 and fails on SimGrid's "Deadlock detected", a non-zero exit or a wrong result."""
 import csv
+import gzip
+import struct
 import glob
 import json
 import math
@@ -17,7 +19,14 @@ FEDGRID, ROOT, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 CI = os.path.join(ROOT, "scenarios", "ci")
 
 
+# Extra engine options for simulating commands, e.g. "--cfg=contexts/factory:thread" in the
+# sanitizer build (ASan cannot follow SimGrid's raw context switches).
+SIM_ARGS = os.environ.get("FEDGRID_SIM_ARGS", "").split()
+
+
 def run(args, expect=0):
+    if args and args[0] in ("run", "plan") and SIM_ARGS:
+        args = args + SIM_ARGS
     p = subprocess.run([FEDGRID] + args, capture_output=True, text=True, timeout=550)
     out = p.stdout + p.stderr
     if "Deadlock detected" in out:
@@ -278,6 +287,58 @@ def case_adel_plan():
             check(abs(T[t - 1] - want) < 0.02, "T_%d = %.4f, reference %.3f" % (t, T[t - 1], want))
         run(["plan", os.path.join(CI, "adel-reference-plan.yaml"), "--set",
              "algorithm.time_budget=150"], expect=2)
+
+
+def idx_images(n, rows=28, cols=28, magic=0x803):
+    return struct.pack(">IIII", magic, n, rows, cols) + bytes((i * 31) % 256 for i in range(n * rows * cols))
+
+
+def idx_labels(n, magic=0x801, bad=None):
+    return struct.pack(">II", magic, n) + bytes(bad if (bad is not None and i == n - 1) else i % 10
+                                                for i in range(n))
+
+
+def case_corrupt_data():
+    """Each corrupt data folder must give exit code 2 and a message naming the file."""
+    good = {"train-images-idx3-ubyte": idx_images(60), "train-labels-idx1-ubyte": idx_labels(60),
+            "t10k-images-idx3-ubyte": idx_images(20), "t10k-labels-idx1-ubyte": idx_labels(20)}
+    cases = {
+        "bad-image-magic": ("train-images-idx3-ubyte", idx_images(60, magic=0x804), "0x00000803"),
+        "bad-label-magic": ("train-labels-idx1-ubyte", idx_labels(60, magic=0x802), "0x00000801"),
+        "truncated-images": ("train-images-idx3-ubyte", idx_images(60)[:-100], "train-images"),
+        "truncated-labels": ("t10k-labels-idx1-ubyte", idx_labels(20)[:-3], "t10k-labels"),
+        "label-out-of-range": ("train-labels-idx1-ubyte", idx_labels(60, bad=12), "12"),
+        "count-mismatch": ("train-labels-idx1-ubyte", idx_labels(59), "train-labels"),
+        "zero-images": ("t10k-images-idx3-ubyte", idx_images(0), "t10k-images"),
+        "truncated-gzip": ("train-images-idx3-ubyte.gz", gzip.compress(idx_images(60))[:300],
+                           "train-images-idx3-ubyte.gz"),
+        "bad-gzip-crc": ("t10k-labels-idx1-ubyte.gz",
+                         gzip.compress(idx_labels(20))[:-8] + b"\0\0\0\0\0\0\0\0",
+                         "t10k-labels-idx1-ubyte.gz"),
+        "missing-file": ("t10k-labels-idx1-ubyte", None, "t10k-labels-idx1-ubyte"),
+        "size-mismatch": ("t10k-images-idx3-ubyte", idx_images(20, 14, 14), "t10k-images"),
+        "trailing-data": ("train-images-idx3-ubyte", idx_images(60) + b"xx", "train-images"),
+    }
+    base = os.path.join(ROOT, "tests", "sim", "bad", "no-budget.yaml")
+    check(len(cases) >= 10, "at least 10 corrupt data cases")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (fname, content, expect) in cases.items():
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            files = dict(good)
+            files.pop(fname.replace(".gz", ""), None)
+            if content is not None:
+                files[fname] = content
+            for f, b in files.items():
+                open(os.path.join(d, f), "wb").write(b)
+            out = run(["run", base, "-o", os.path.join(tmp, name + "-out"), "--quiet",
+                       "--set", "algorithm.time_budget=3", "--set", "data.dataset=mnist",
+                       "--set", "data.path=" + d, "--set", "data.synthetic=null",
+                       "--set", "model=../../../models/mlp.yaml", "--set", "clients=2"],
+                      expect=2)
+            check(expect in out, "%s: message lacks %r:\n%s" % (name, expect, out))
+            check(os.path.join(d, "") [:-1] in out or fname.split(".")[0] in out,
+                  "%s: message does not name the file:\n%s" % (name, out))
 
 
 globals()["case_" + CASE]()
