@@ -81,12 +81,12 @@ class IdxStream {
   // Checks, before anything of that size is allocated, that the file can hold `want` bytes:
   // a raw file its own size, a gzip stream at most 1032x (deflate's maximum ratio) + 1 KiB.
   void expect_possible(uint64_t want, const std::string& what) const {
-    const uint64_t bound = gzdirect(file_) ? file_size_ : 1032 * file_size_ + 1024;
-    if (want > bound) {
-      throw_input_error(path_, 0, "", std::to_string(want) + " bytes (" + what + ")",
-                        "a file of " + std::to_string(file_size_) +
-                            " bytes that cannot hold them (truncated or corrupt header?)");
-    }
+    const bool raw = gzdirect(file_);
+    if (want <= (raw ? file_size_ : 1032 * file_size_ + 1024)) return;
+    throw_input_error(path_, 0, "", std::to_string(want) + " bytes (" + what + ")",
+                      raw ? std::to_string(file_size_) + " bytes (truncated?)"
+                          : "a gzip file of " + std::to_string(file_size_) +
+                                " bytes, which cannot hold them (truncated or corrupt header?)");
   }
 
   // Truncation / trailing data against the size the header announces.

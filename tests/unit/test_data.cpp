@@ -227,6 +227,17 @@ BOOST_AUTO_TEST_CASE(idx_corrupt_files_throw_input_error_naming_the_file) {
   expect_input_error([&] { read_idx(t.path("missing"), lb); }, {t.path("missing")});
   expect_input_error([&] { read_idx(im, t.path("missing-l")); }, {t.path("missing-l")});
   expect_input_error([&] { read_idx(t.dir.string(), lb); }, {t.dir.string(), "directory"});
+  // Headers announcing far more data than the file holds are refused before any allocation (a
+  // fuzzer found 3 images of 258 x 43183 pixels in a 34-byte file: tests/fuzz/regressions/).
+  const std::string huge = write_raw(t.path("huge"), idx_images(3, 258, 43183, kPixels));
+  expect_input_error([&] { read_idx(huge, lb); }, {huge, "found 34 bytes (truncated?)"});
+  const std::string hugegz = write_gz(t.path("huge.gz"), idx_images(3, 258, 43183, kPixels));
+  expect_input_error([&] { read_idx(hugegz, lb); }, {hugegz, "cannot hold"});
+  const std::string many = write_raw(t.path("many"), idx_labels({1, 2}));
+  Bytes many_hdr = idx_labels({});
+  many_hdr[4] = 0x7f;  // 2 billion labels announced
+  write_raw(many, many_hdr);
+  expect_input_error([&] { read_idx(im, many); }, {many, "found 8 bytes (truncated?)"});
 }
 
 BOOST_AUTO_TEST_CASE(real_fashion_mnist_if_installed) {
