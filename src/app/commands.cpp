@@ -28,6 +28,7 @@ struct Options {
   std::optional<uint64_t> seed;
   bool quiet = false;
   bool help = false;
+  int threads = 0;  // 0 = every core
   std::vector<std::string> engine_args;
 };
 
@@ -69,6 +70,18 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
       } catch (const std::exception&) {
         throw util::InputError(cmd + ": --seed expects a non-negative integer, found '" + v + "'");
       }
+    } else if (a == "--threads") {
+      check("--threads");
+      std::string v = need_value(i, a);
+      try {
+        std::size_t pos = 0;
+        long t = std::stol(v, &pos);
+        if (pos != v.size() || t < 1 || t > 4096) throw std::invalid_argument(v);
+        o.threads = static_cast<int>(t);
+      } catch (const std::exception&) {
+        throw util::InputError(cmd + ": --threads expects an integer in [1, 4096], found '" + v +
+                               "'");
+      }
     } else if (a == "--quiet" || a == "-q") {
       check("--quiet");
       o.quiet = true;
@@ -87,7 +100,8 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
   return o;
 }
 
-static std::string manifest_json(const io::Scenario& s, const std::string& command_line) {
+static std::string manifest_json(const io::Scenario& s, const std::string& command_line,
+                                 int threads) {
   YAML::Emitter em;
   em << s.resolved;
   std::string j = "{\n";
@@ -100,21 +114,24 @@ static std::string manifest_json(const io::Scenario& s, const std::string& comma
   j += "  \"scenario_file\": " + metrics::json_string(s.file) + ",\n";
   j += "  \"model_file\": " + metrics::json_string(s.model_file) + ",\n";
   j += "  \"seed\": " + std::to_string(s.seed) + ",\n";
+  j += "  \"threads\": " + std::to_string(threads) + ",\n";
   j += "  \"resolved_scenario\": " + metrics::json_string(em.c_str()) + "\n";
   return j + "}\n";
 }
 
 static const char* kRunHelp =
     "usage: fedgrid run SCENARIO.yaml [-o DIR] [--set key.path=value]... [--seed N] [--quiet]\n"
-    "                   [--cfg=simgrid:option]... [--log=simgrid-log-setting]...\n"
+    "                   [--threads N] [--cfg=simgrid:option]... [--log=simgrid-log-setting]...\n"
     "Simulates the scenario in SimGrid virtual time with real gradient computations and writes\n"
     "the results to DIR (default results/<scenario name>): rounds.csv, clients.csv, layers.csv,\n"
     "plan.csv, partition.csv, platform.xml (generated platforms), manifest.json and, last,\n"
     "summary.json (present only when the run completed). A progress line per round goes to\n"
-    "stderr unless --quiet. --set overrides any scenario key (e.g. --set algorithm.rounds=5).\n";
+    "stderr unless --quiet. --set overrides any scenario key (e.g. --set algorithm.rounds=5).\n"
+    "--threads N computes the gradients and evaluations on N threads (default: every core);\n"
+    "the result files are the same whatever N (wall.json reports the time split).\n";
 
 int cmd_run(const std::vector<std::string>& args) {
-  Options o = parse(args, "run", "-o --set --seed --quiet --cfg");
+  Options o = parse(args, "run", "-o --set --seed --quiet --cfg --threads");
   if (o.help) {
     std::fputs(kRunHelp, stdout);
     return 0;
@@ -126,9 +143,12 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.out_dir = o.out.empty() ? "results/" + s.name : o.out;
   ro.quiet = o.quiet;
   ro.engine_args = o.engine_args;
+  ro.threads = sim::resolve_threads(o.threads);
   io::Experiment e = io::prepare_experiment(s);
   fs::create_directories(ro.out_dir);
-  metrics::write_file_atomic(ro.out_dir, "manifest.json", manifest_json(s, cmdline));
+  // Until this run completes, the folder must not look complete (a previous summary.json).
+  fs::remove(fs::path(ro.out_dir) / "summary.json");
+  metrics::write_file_atomic(ro.out_dir, "manifest.json", manifest_json(s, cmdline, ro.threads));
   sim::run_simulation(e, ro);
   if (!o.quiet) std::fprintf(stderr, "[fedgrid] results written to %s\n", ro.out_dir.c_str());
   return 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/sweep.hpp"
 #include "util/error.hpp"
 
 namespace app = fedgrid::app;
@@ -29,6 +30,9 @@ static const char* kUsage =
     "        write the SimGrid platform generated from the scenario's platform.generate\n"
     "  plan SCENARIO.yaml [-o DIR] [--set key=value]...\n"
     "        print the per-round deadlines and batches the algorithm would use\n"
+    "  sweep SWEEP.yaml [-o DIR] [-j N] [--dry-run | --emit slurm|parallel | --collect]\n"
+    "        run a grid/zip of scenario variants N processes at a time (resumable) and write\n"
+    "        DIR/index.csv and DIR/aggregate.csv, or emit a Slurm array / GNU parallel job list\n"
     "\n"
     "Every command accepts --help. Exit codes: 0 ok, 1 internal error, 2 bad input.\n";
 
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
     if (cmd == "validate") return app::cmd_validate(args);
     if (cmd == "platform") return app::cmd_platform(args);
     if (cmd == "plan") return app::cmd_plan(args);
+    if (cmd == "sweep") return app::cmd_sweep(args);
     std::fprintf(stderr, "fedgrid: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const fedgrid::util::InputError& e) {

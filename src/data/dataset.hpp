@@ -33,6 +33,16 @@ struct TrainTest {
 };
 TrainTest read_idx_folder(const std::string& dir, const std::string& dataset_name);
 
+// CIFAR-10, binary version: dir/data_batch_{1..5}.bin (train, in that order) and
+// dir/test_batch.bin, each a sequence of 3073-byte records (label byte 0..9, then 3072 pixels:
+// R, G, B planes of 32x32 row-major = one C, H, W column). Pixels are normalised to
+// (v/255 - 0.5)/0.5 (every channel); the datasets are 3x32x32, 10 classes, named "cifar10".
+// max_train / max_test > 0 keep only the first samples (files are read no further). Throws
+// util::InputError naming the missing file (and where to get it), a size that is not a multiple
+// of 3073 bytes, or a label outside 0..9 (with its record).
+TrainTest read_cifar10_folder(const std::string& dir, std::size_t max_train = 0,
+                              std::size_t max_test = 0);
+
 // A seeded synthetic classification set: `classes` Gaussian clusters in `features` dimensions
 // (class means drawn N(0, separation^2), unit noise), so small models learn it quickly.
 struct SyntheticSpec {

@@ -65,6 +65,11 @@ AggregateResult aggregate_updates(Aggregation rule, const std::vector<nn::Stage>
       if (s >= L - u->stages_done) dst += u->grad.segment(off, len);
     }
     dst *= static_cast<float>(scale);
+    // BatchNorm running statistics (the stage's trailing entries) are averaged over the
+    // contributors whatever the rule: clients send old - new, so the plain mean sets them to the
+    // mean of the clients' values; ÷U or ÷k(1-p) would distort them (negative variances).
+    const auto stat = static_cast<Eigen::Index>(stages[s].statistics);
+    if (stat > 0) dst.tail(stat) *= static_cast<float>(1.0 / (k * scale));
   }
   return r;
 }

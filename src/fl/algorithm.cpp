@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "fl/adel_plan.hpp"
 #include "plan/timing_stats.hpp"
+#include "util/error.hpp"
+#include "util/rng.hpp"
 
 namespace fedgrid::fl {
 
@@ -45,42 +49,75 @@ Algorithm::Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients
     deadlines_.assign(R, T);
   }
   // Deadlines the batch rules see; the wait-for-all baseline uses the budget spread evenly.
-  std::vector<double> nominal = deadlines_;
-  if (nominal.empty()) nominal.assign(R, cfg_.time_budget > 0 ? cfg_.time_budget / R : 1.0);
-  std::vector<double> P, B;
-  std::vector<int> shards;
-  for (const auto& c : clients_) {
-    P.push_back(c.speed);
-    B.push_back(c.comm_time);
-    shards.push_back(static_cast<int>(c.shard));
-  }
+  nominal_ = deadlines_;
+  if (nominal_.empty()) nominal_.assign(R, cfg_.time_budget > 0 ? cfg_.time_budget / R : 1.0);
+  // Clamps to [1, shard]: fixed and first_round batches are the same every round (reported
+  // once, as round 1); per_round ones are reported for every round, rounds first.
   const std::string& rule = cfg_.training.batch_rule;
-  planned_.assign(R, std::vector<long>(U, cfg_.training.batch));
-  if (rule == "fixed") {
-    batches_.assign(R, std::vector<int>(U, 0));
+  if (rule != "fixed") {
     for (int u = 0; u < U; ++u) {
-      const int got = std::clamp(cfg_.training.batch, 1, std::max(1, shards[u]));
-      if (got != cfg_.training.batch) clamps_.push_back({u, 1, cfg_.training.batch, got});
-      for (int t = 0; t < R; ++t) batches_[t][u] = got;
-    }
-  } else {
-    const auto r = rule == "per_round" ? plan::BatchRule::kPerRound : plan::BatchRule::kFirstRound;
-    plan::BatchPlan bp = plan::plan_batches(P, B, nominal, m_, r, shards);
-    batches_ = std::move(bp.batch);
-    clamps_ = std::move(bp.clamps);
-    for (int t = 0; t < R; ++t) {
-      const double T = nominal[r == plan::BatchRule::kPerRound ? t : 0];
-      for (int u = 0; u < U; ++u) planned_[t][u] = plan::batch_size(m_, P[u], B[u], T);
+      if (clients_[u].shard < 1) {
+        throw util::InputError("ADEL-FL batches: client " + std::to_string(u) +
+                               ": expected a data shard of at least 1 sample, found 0");
+      }
     }
   }
+  const int clamp_rounds = rule == "per_round" ? R : 1;
+  for (int t = 1; t <= clamp_rounds; ++t) {
+    for (int u = 0; u < U; ++u) {
+      const long wanted = planned_batch(t, u);
+      const int got = batch(t, u);
+      if (got != wanted) clamps_.push_back({u, t, wanted, got});
+    }
+  }
+}
+
+long Algorithm::planned_batch(int round, int client) const {
+  const std::string& rule = cfg_.training.batch_rule;
+  if (rule == "fixed") return cfg_.training.batch;
+  const double T = nominal_[rule == "per_round" ? round - 1 : 0];
+  const ClientInfo& c = clients_[client];
+  return plan::batch_size(m_, c.speed, c.comm_time, T);
+}
+
+int Algorithm::batch(int round, int client) const {
+  const long shard = static_cast<long>(clients_[client].shard);
+  return static_cast<int>(std::clamp<long>(planned_batch(round, client), 1, std::max(1L, shard)));
+}
+
+int Algorithm::clients_per_round() const {
+  const int U = static_cast<int>(clients_.size());
+  const int K = cfg_.clients_per_round;
+  return K > 0 && K < U ? K : U;
+}
+
+// K of U clients, uniform without replacement (Floyd's algorithm), sorted by id.
+std::vector<int> Algorithm::select(int round) const {
+  const int U = static_cast<int>(clients_.size());
+  const int K = clients_per_round();
+  std::vector<int> out;
+  if (K == U) {
+    out.resize(U);
+    std::iota(out.begin(), out.end(), 0);
+    return out;
+  }
+  util::Rng rng(cfg_.seed, "select", static_cast<uint64_t>(round));
+  std::unordered_set<int> chosen;
+  chosen.reserve(2 * static_cast<std::size_t>(K));
+  for (int j = U - K; j < U; ++j) {
+    const int t = static_cast<int>(rng.below(static_cast<uint64_t>(j) + 1));
+    if (!chosen.insert(t).second) chosen.insert(j);
+  }
+  out.assign(chosen.begin(), chosen.end());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 RoundPlan Algorithm::configure(int round) const {
   RoundPlan p;
   p.round = round;
   const int t = round - 1;
-  for (int u = 0; u < static_cast<int>(clients_.size()); ++u)
-    p.tasks.push_back({u, batches_[t][u]});
+  for (int u : select(round)) p.tasks.push_back({u, batch(round, u)});
   if (!deadlines_.empty()) p.deadline = deadlines_[t];
   p.full_only = cfg_.kind == AlgorithmKind::kFedAvgDeadline;
   p.lr = cfg_.training.inverse_schedule ? cfg_.training.lr / round : cfg_.training.lr;

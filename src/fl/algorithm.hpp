@@ -47,6 +47,10 @@ struct AlgorithmConfig {
   // True when stage times are exponential with equal mean per stage (the paper's model): then
   // the no-contributor probabilities p_{l,t} are exact and the unbiased rule uses them.
   bool paper_timing = true;
+  // Clients selected per round: K of U uniformly without replacement, drawn from
+  // (seed, "select", round); 0 = every client. The code rule then divides by K.
+  int clients_per_round = 0;
+  uint64_t seed = 0;  // scenario seed (client selection)
 };
 
 // What the server knows about a client before the run.
@@ -89,15 +93,20 @@ class Algorithm {
   // Batches changed to fit [1, shard] (fixed and first_round rules report each once, round 1).
   const std::vector<plan::BatchClamp>& clamps() const { return clamps_; }
   // The batch rule's value before clamping, for round t (1-based) and client u.
-  long planned_batch(int round, int client) const { return planned_[round - 1][client]; }
+  long planned_batch(int round, int client) const;
+  // Clients taking part in a round (K, or U without selection).
+  int clients_per_round() const;
 
  private:
   AlgorithmConfig cfg_;
   std::vector<ClientInfo> clients_;
   int num_stages_;
-  std::vector<double> deadlines_;           // per round (empty for wait-all)
-  std::vector<std::vector<int>> batches_;   // [round][client]
-  std::vector<std::vector<long>> planned_;  // [round][client], before clamping
+  // Batches are computed on demand (no rounds x clients tables: memory stays flat in U).
+  int batch(int round, int client) const;
+  std::vector<int> select(int round) const;  // sorted client ids
+
+  std::vector<double> deadlines_;  // per round (empty for wait-all)
+  std::vector<double> nominal_;    // deadlines the batch rules see
   double m_ = 1.0;
   double objective_ = 0;
   std::vector<plan::BatchClamp> clamps_;

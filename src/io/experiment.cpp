@@ -10,7 +10,40 @@ static data::TrainTest load_data(const Scenario& s) {
   if (s.data.dataset == "synthetic") {
     return data::make_synthetic(s.data.synthetic, util::derive_seed(s.seed, "data"));
   }
+  if (s.data.dataset == "cifar10") {
+    return data::read_cifar10_folder(s.data.path, s.data.train_limit, s.data.test_limit);
+  }
   return data::read_idx_folder(s.data.path, s.data.dataset);
+}
+
+// An image model ([C, H, W] input) needs data of exactly that shape; a flat model only the
+// number of features.
+static void check_input_shape(const Scenario& s, const nn::Model& m, const data::Dataset& d) {
+  auto shape = [](int c, int h, int w) {
+    return "[" + std::to_string(c) + ", " + std::to_string(h) + ", " + std::to_string(w) + "]";
+  };
+  if (m.input_channels() > 0) {
+    const std::string want = shape(m.input_channels(), m.input_height(), m.input_width());
+    if (d.height <= 0) {
+      util::throw_input_error(s.model_file, s.model.line, "input",
+                              "a flat input of " + std::to_string(d.features()) + " features (" +
+                                  s.data.dataset + " samples have no image shape)",
+                              want);
+    }
+    if (m.input_channels() != d.channels || m.input_height() != d.height ||
+        m.input_width() != d.width) {
+      util::throw_input_error(s.model_file, s.model.line, "input",
+                              shape(d.channels, d.height, d.width) + " (the image shape of " +
+                                  s.data.dataset + " samples)",
+                              want);
+    }
+  }
+  if (m.input_size() != d.features()) {
+    util::throw_input_error(
+        s.model_file, s.model.line, "input",
+        std::to_string(d.features()) + " features (the size of " + s.data.dataset + " samples)",
+        std::to_string(m.input_size()));
+  }
 }
 
 static data::Dataset head(const data::Dataset& d, std::size_t n) {
@@ -25,12 +58,7 @@ Experiment prepare_experiment(const Scenario& s) {
   data::TrainTest tt = load_data(s);
   e.train = head(tt.train, s.data.train_limit);
   e.test = head(tt.test, s.data.test_limit);
-  if (e.model.input_size() != e.train.features()) {
-    util::throw_input_error(s.model_file, 0, "input",
-                            std::to_string(e.train.features()) + " features (the size of " +
-                                s.data.dataset + " samples)",
-                            std::to_string(e.model.input_size()));
-  }
+  check_input_shape(s, e.model, e.train);
   if (e.model.num_classes() != e.train.num_classes) {
     util::throw_input_error(
         s.model_file, 0, "layers (last dense units)",

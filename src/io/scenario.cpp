@@ -1,6 +1,7 @@
 // Strict loader for scenario files and models/*.yaml (every key checked, file:line errors).
 #include "io/scenario.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <limits>
 
@@ -25,27 +26,86 @@ static std::string dir_of(const std::string& file) {
   return p.empty() ? "." : p.string();
 }
 
+// input: 784 (flat features) or [C, H, W] (an image); layers: dense {units}, relu,
+// conv2d {out_channels, kernel, stride = 1, padding = 0}, maxpool {kernel, stride = kernel},
+// flatten, batchnorm. A key that does not belong to the layer's kind is an error.
 nn::ModelSpec load_model_spec(const std::string& path) {
   YamlMap m(load_yaml_file(path), path, "");
   m.allow({"name", "input", "stages", "layers"});
   nn::ModelSpec spec;
   spec.file = path;
   spec.name = m.get_string("name", fs::path(path).stem().string());
-  spec.input_size = static_cast<int>(m.get_int("input", 1, kIntMax));
-  spec.stages = m.get_choice("stages", {"tensor", "layer"}, std::string("tensor")) == "layer"
-                    ? nn::StageGrouping::kLayer
-                    : nn::StageGrouping::kTensor;
+  spec.line = m.line_of_key("input");
+  YAML::Node input = m.get_node("input");
+  if (input.IsSequence()) {
+    const char* what = "a number of features (784) or an image shape [channels, height, width]";
+    if (input.size() != 3) m.fail("input", what, "a list of " + std::to_string(input.size()));
+    int dims[3];
+    for (std::size_t i = 0; i < 3; ++i) {
+      YAML::Node d = input[i];
+      int64_t v = 0;
+      try {
+        v = d.IsScalar() ? std::stoll(d.Scalar()) : 0;
+      } catch (const std::exception&) {
+        v = 0;
+      }
+      if (!d.IsScalar() || std::to_string(v) != d.Scalar() || v < 1 || v > 1000000) {
+        m.fail("input", "positive integers [channels, height, width] (each <= 1000000)",
+               describe(d) + " at position " + std::to_string(i));
+      }
+      dims[i] = static_cast<int>(v);
+    }
+    spec.input_channels = dims[0];
+    spec.input_height = dims[1];
+    spec.input_width = dims[2];
+    if (int64_t(dims[0]) * dims[1] * dims[2] > kIntMax) {
+      m.fail("input", "an image of at most 2^31 - 1 values", "a larger shape");
+    }
+    spec.input_size = dims[0] * dims[1] * dims[2];
+  } else {
+    spec.input_size = static_cast<int>(m.get_int("input", 1, kIntMax));
+  }
+  const std::string grouping =
+      m.get_choice("stages", {"tensor", "layer", "block"}, std::string("tensor"));
+  spec.stages = grouping == "layer"   ? nn::StageGrouping::kLayer
+                : grouping == "block" ? nn::StageGrouping::kBlock
+                                      : nn::StageGrouping::kTensor;
   YAML::Node layers = m.get_node("layers");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
     m.fail("layers", "a non-empty list of layers", describe(layers));
   }
   for (std::size_t i = 0; i < layers.size(); ++i) {
     YamlMap l(layers[i], path, "layers[" + std::to_string(i) + "]", m.line_of_key("layers"));
-    l.allow({"kind", "units"});
+    l.allow({"kind", "units", "out_channels", "kernel", "stride", "padding"});
     nn::LayerSpec ls;
     ls.line = l.line();
-    ls.kind = l.get_choice("kind", {"dense", "relu"});
-    if (ls.kind == "dense") ls.units = static_cast<int>(l.get_int("units", 1, kIntMax));
+    ls.kind = l.get_choice("kind", {"dense", "relu", "conv2d", "maxpool", "flatten", "batchnorm"});
+    std::vector<std::string> own;  // keys this kind takes
+    if (ls.kind == "dense") {
+      ls.units = static_cast<int>(l.get_int("units", 1, kIntMax));
+      own = {"units"};
+    } else if (ls.kind == "conv2d") {
+      ls.out_channels = static_cast<int>(l.get_int("out_channels", 1, 1000000));
+      ls.kernel = static_cast<int>(l.get_int("kernel", 1, 100000));
+      ls.stride = static_cast<int>(l.get_int("stride", 1, 100000, 1));
+      ls.padding = static_cast<int>(l.get_int("padding", 0, 100000, 0));
+      own = {"out_channels", "kernel", "stride", "padding"};
+    } else if (ls.kind == "maxpool") {
+      ls.kernel = static_cast<int>(l.get_int("kernel", 1, 100000));
+      ls.stride = static_cast<int>(l.get_int("stride", 1, 100000, ls.kernel));
+      own = {"kernel", "stride"};
+    }
+    for (const char* key : {"units", "out_channels", "kernel", "stride", "padding"}) {
+      if (l.has(key) && std::find(own.begin(), own.end(), key) == own.end()) {
+        std::string allowed;
+        for (const auto& k : own) allowed += (allowed.empty() ? "" : ", ") + k;
+        l.fail(key,
+               "no '" + std::string(key) + "' for a " + ls.kind + " layer" +
+                   (allowed.empty() ? std::string(" (it takes no options)")
+                                    : " (it takes: " + allowed + ")"),
+               describe(layers[i][key]));
+      }
+    }
     l.finish();
     spec.layers.push_back(ls);
   }
@@ -114,7 +174,7 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
 static DataConfig load_data(YamlMap m, const std::string& base) {
   m.allow({"dataset", "path", "validation", "train_limit", "test_limit", "partition", "synthetic"});
   DataConfig d;
-  d.dataset = m.get_choice("dataset", {"fashion-mnist", "mnist", "synthetic"});
+  d.dataset = m.get_choice("dataset", {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   if (d.dataset == "synthetic") {
     YamlMap s = m.get_map("synthetic");
     s.allow({"train", "test", "features", "classes", "separation"});
@@ -125,14 +185,19 @@ static DataConfig load_data(YamlMap m, const std::string& base) {
     d.synthetic.separation = s.get_double("separation", 0, 1e6, 2.0);
     s.finish();
   } else {
-    std::string def = d.dataset == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist"
-                                                   : std::string(FEDGRID_DATA_DIR) + "/mnist";
+    std::string def = d.dataset == "fashion-mnist"
+                          ? "/usr/share/datasets/fashion-mnist"
+                          : std::string(FEDGRID_DATA_DIR) + "/" + d.dataset;
     d.path = resolve_path(m.get_string("path", def), base);
     if (!fs::is_directory(d.path)) {
       std::string hint = d.dataset == "fashion-mnist"
-                             ? " (install it: apt-get install dataset-fashion-mnist)"
-                             : " (create it: scripts/fetch_mnist.sh)";
-      m.fail("path", "a folder with the IDX files" + hint, "'" + d.path + "' does not exist");
+                             ? "the IDX files (install it: apt-get install dataset-fashion-mnist)"
+                         : d.dataset == "mnist"
+                             ? "the IDX files (create it: scripts/fetch_mnist.sh)"
+                             : "the CIFAR-10 binary files (download cifar-10-binary.tar.gz from "
+                               "https://www.cs.toronto.edu/~kriz/cifar.html and extract "
+                               "data_batch_1.bin ... data_batch_5.bin and test_batch.bin there)";
+      m.fail("path", "a folder with " + hint, "'" + d.path + "' does not exist");
     }
   }
   d.validation = m.get_int("validation", 0, kIntMax, 0);
@@ -191,10 +256,10 @@ static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
   }
 }
 
-static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base) {
+static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, int clients) {
   m.allow({"name", "rounds", "time_budget", "deadline", "aggregation", "min_deadline",
            "variance_term", "m_max", "plan_lr", "plan_schedule", "sigma_mean", "inputs_csv",
-           "constants"});
+           "constants", "clients_per_round"});
   fl::AlgorithmConfig a;
   a.name = m.get_choice("name", {"fedavg", "fedavg-deadline", "salf", "adel-fl"});
   a.kind = fl::parse_algorithm_kind(a.name);
@@ -218,6 +283,8 @@ static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base) {
                   : agg == "plain" ? fl::Aggregation::kPlain
                                    : fl::Aggregation::kUnbiased;
   if (a.kind == fl::AlgorithmKind::kAdelFl) load_adel(m, a.adel, base);
+  // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.
+  a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
   m.finish();
   return a;
 }
@@ -257,7 +324,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   } else {
     m.get_node("timing");
   }
-  s.algorithm = load_algorithm(m.get_map("algorithm"), base);
+  s.algorithm = load_algorithm(m.get_map("algorithm"), base, s.clients);
+  s.algorithm.seed = s.seed;
   s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
   s.algorithm.adel.seed = s.seed;
   load_training(m.get_map("training"), s.algorithm.training);

@@ -1,7 +1,4 @@
 // Finite-difference gradient checks of the model in double precision.
-// GCC 12 reports false -Wmaybe-uninitialized inside Eigen 3.4's AVX-512 packet code (-march=native
-// on this AVX-512 machine); it must be silenced before Eigen is included.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "nn/gradcheck.hpp"
 
 #include <algorithm>
@@ -22,8 +19,7 @@ double loss_double(const Model& model, const Eigen::VectorXd& params, const Eige
   MatrixD a = x;
   MatrixD b;
   for (const auto& layer : model.layers()) {
-    b.resize(layer->out_size(), a.cols());
-    layer->forward(params.data(), a, b);
+    layer->forward(params.data(), a, b, true);
     a.swap(b);
   }
   MatrixD probs;
@@ -77,12 +73,13 @@ GradCheckResult check_model_gradient(const Model& model, const Vector& params, c
   std::vector<Eigen::Index> indices;
   for (int s = std::max(opts.first_stage, 0); s < model.num_stages(); ++s) {
     const Stage& st = model.stages()[static_cast<std::size_t>(s)];
-    if (opts.per_stage == 0 || st.size <= opts.per_stage) {
-      for (std::size_t k = 0; k < st.size; ++k) indices.push_back(Eigen::Index(st.offset + k));
+    const std::size_t trained = st.size - st.statistics;  // statistics have no loss gradient
+    if (opts.per_stage == 0 || trained <= opts.per_stage) {
+      for (std::size_t k = 0; k < trained; ++k) indices.push_back(Eigen::Index(st.offset + k));
     } else {
       util::Rng rng(opts.seed, "gradcheck", static_cast<uint64_t>(s));
       for (std::size_t k = 0; k < opts.per_stage; ++k) {
-        indices.push_back(Eigen::Index(st.offset + rng.below(st.size)));
+        indices.push_back(Eigen::Index(st.offset + rng.below(trained)));
       }
     }
   }

@@ -11,7 +11,8 @@
 
 namespace fedgrid::nn {
 
-// Mean softmax cross-entropy of `model` at `params` on (x, y), computed entirely in double.
+// Mean softmax cross-entropy of `model` at `params` on (x, y), computed entirely in double
+// (BatchNorm in training mode, as in loss_and_gradient).
 double loss_double(const Model& model, const Eigen::VectorXd& params, const Eigen::MatrixXd& x,
                    const std::vector<int>& y);
 
@@ -42,7 +43,8 @@ struct GradCheckResult {
   std::size_t checked = 0;      // number of parameters compared
 };
 
-// Compares Model::loss_and_gradient (float) with central differences of loss_double.
+// Compares Model::loss_and_gradient (float) with central differences of loss_double, over the
+// trained entries of the stages (running statistics have no loss gradient and are skipped).
 GradCheckResult check_model_gradient(const Model& model, const Vector& params, const Matrix& x,
                                      const std::vector<int>& y,
                                      const GradCheckOptions& opts = GradCheckOptions{});

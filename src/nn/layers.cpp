@@ -1,12 +1,12 @@
-// Dense and ReLU forward/backward over Eigen maps of the flat vectors, and softmax cross-entropy.
-// GCC 12 reports false -Wmaybe-uninitialized inside Eigen 3.4's AVX-512 packet code (-march=native
-// on this AVX-512 machine); it must be silenced before Eigen is included.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Dense, ReLU and Flatten forward/backward over Eigen maps of the flat vectors, and softmax
+// cross-entropy.
 #include "nn/layers.hpp"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include "util/rng.hpp"
 
 namespace fedgrid::nn {
 
@@ -19,31 +19,46 @@ using Vec = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 
 // Y (out x B) = W (out x in) X (in x B) + b 1^T. Shared by the float (hot) and double
 // (reference, gradient checks) paths.
-template <class Scalar>
+template <class Scalar, class Out>
 void dense_forward(const Dense& layer, const Scalar* params,
-                   const Eigen::Ref<const Mat<Scalar>>& in, Mat<Scalar>& out) {
+                   const Eigen::Ref<const Mat<Scalar>>& in, Out& out) {
   const Eigen::Map<const RowMajorMatrix<Scalar>> w(params + layer.param_offset(), layer.out_size(),
                                                    layer.in_size());
   const Eigen::Map<const Vec<Scalar>> b(params + layer.bias_offset(), layer.out_size());
-  out.resize(layer.out_size(), in.cols());  // no-op when already sized
   out.noalias() = w * in;
   out.colwise() += b;
 }
 
 }  // namespace
 
-void Dense::forward(const float* params, const ConstMatrixRef& in, Matrix& out) const {
+std::vector<TensorInfo> Dense::tensors() const {
+  return {{"weight", param_offset(), weight_size(), 2.0 * weight_size(), false},
+          {"bias", bias_offset(), std::size_t(out_size()), double(out_size()), false}};
+}
+
+// W and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's nn.Linear default), in flat order.
+void Dense::init(float* params, util::Rng& rng) const {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_size()));
+  for (std::size_t k = 0; k < num_params(); ++k) {
+    params[param_offset() + k] = static_cast<float>(rng.uniform(-bound, bound));
+  }
+}
+
+void Dense::forward(const float* params, const ConstMatrixRef& in, MatrixRef out,
+                    const LayerContext& /*ctx*/) const {
   dense_forward<float>(*this, params, in, out);
 }
 
-void Dense::forward(const double* params, const ConstMatrixDRef& in, MatrixD& out) const {
+void Dense::forward(const double* params, const ConstMatrixDRef& in, MatrixD& out,
+                    bool /*training*/) const {
+  out.resize(out_size(), in.cols());
   dense_forward<double>(*this, params, in, out);
 }
 
 // dW (out x in) = dY (out x B) X^T (B x in); db (out) = dY 1; dX (in x B) = W^T dY.
-void Dense::backward(const float* params, const ConstMatrixRef& in, const Matrix& /*out*/,
-                     const Matrix& dout, const BackwardNeeds& needs, float* grad,
-                     Matrix& din) const {
+void Dense::backward(const float* params, const ConstMatrixRef& in, const ConstMatrixRef& /*out*/,
+                     const ConstMatrixRef& dout, const BackwardNeeds& needs, float* grad,
+                     MatrixRef din, const LayerContext& /*ctx*/) const {
   if (needs.weight) {
     Eigen::Map<RowMajorMatrix<float>> dw(grad + param_offset(), out_size(), in_size());
     dw.noalias() = dout * in.transpose();
@@ -54,28 +69,47 @@ void Dense::backward(const float* params, const ConstMatrixRef& in, const Matrix
   }
   if (needs.input) {
     const Eigen::Map<const RowMajorMatrix<float>> w(params + param_offset(), out_size(), in_size());
-    din.resize(in_size(), dout.cols());
     din.noalias() = w.transpose() * dout;
   }
 }
 
-void Relu::forward(const float* /*params*/, const ConstMatrixRef& in, Matrix& out) const {
-  out.resize(in.rows(), in.cols());
-  out.noalias() = in.cwiseMax(0.0f);
+// Elementwise, so `out` may be `in` itself (coefficient-wise aliasing is safe).
+void Relu::forward(const float* /*params*/, const ConstMatrixRef& in, MatrixRef out,
+                   const LayerContext& /*ctx*/) const {
+  out.array() = in.array().cwiseMax(0.0f);
 }
 
-void Relu::forward(const double* /*params*/, const ConstMatrixDRef& in, MatrixD& out) const {
+void Relu::forward(const double* /*params*/, const ConstMatrixDRef& in, MatrixD& out,
+                   bool /*training*/) const {
   out.resize(in.rows(), in.cols());
   out.noalias() = in.cwiseMax(0.0);
 }
 
 // dX = dY where Y > 0, else 0 (the subgradient 0 is used at exactly 0).
-void Relu::backward(const float* /*params*/, const ConstMatrixRef& /*in*/, const Matrix& out,
-                    const Matrix& dout, const BackwardNeeds& needs, float* /*grad*/,
-                    Matrix& din) const {
+void Relu::backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
+                    const ConstMatrixRef& out, const ConstMatrixRef& dout,
+                    const BackwardNeeds& needs, float* /*grad*/, MatrixRef din,
+                    const LayerContext& /*ctx*/) const {
   if (!needs.input) return;
-  din.resize(out.rows(), out.cols());
   din.array() = (out.array() > 0.0f).select(dout.array(), 0.0f);
+}
+
+// A column keeps its values: out = in (nothing to do when the model shares the buffer).
+void Flatten::forward(const float* /*params*/, const ConstMatrixRef& in, MatrixRef out,
+                      const LayerContext& /*ctx*/) const {
+  if (out.data() != in.data()) out = in;
+}
+
+void Flatten::forward(const double* /*params*/, const ConstMatrixDRef& in, MatrixD& out,
+                      bool /*training*/) const {
+  out = in;
+}
+
+void Flatten::backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
+                       const ConstMatrixRef& /*out*/, const ConstMatrixRef& dout,
+                       const BackwardNeeds& needs, float* /*grad*/, MatrixRef din,
+                       const LayerContext& /*ctx*/) const {
+  if (needs.input) din = dout;
 }
 
 template <class Scalar>

@@ -1,5 +1,7 @@
 // A feed-forward model over ONE flat float parameter vector with a per-stage offset table.
-// Batches are column-per-sample: X is (features x batch). The loss is mean softmax cross-entropy.
+// Batches are column-per-sample: X is (features x batch); an image sample's column holds its
+// C*H*W values in C, H, W row-major order (PyTorch's flatten order). The loss is mean softmax
+// cross-entropy.
 #pragma once
 
 #include <Eigen/Dense>
@@ -18,11 +20,17 @@ using Matrix = Eigen::MatrixXf;
 // A backprop stage: a contiguous slice [offset, offset + size) of the flat parameter vector.
 // Stages are ordered from the input (index 0) to the output (index L-1); backprop finishes
 // stage L-1 first.
+// Running statistics (BatchNorm's running_mean/running_var) are not trained: the last
+// `statistics` entries of a stage's slice hold them (0 for a trained stage, == size for a stage
+// that is only statistics). Their "gradient" from loss_and_gradient is old - new (the value the
+// client's batch would move them to), and Sgd::step applies it as params -= grad, without lr or
+// momentum, so that aggregating the pseudo-gradients by a mean averages the clients' new values.
 struct Stage {
-  std::string name;  // e.g. "fc1.weight" or "fc1"
+  std::string name;  // e.g. "fc1.weight", "fc1", "conv1+bn1"
   std::size_t offset = 0;
   std::size_t size = 0;
-  double backward_flops = 0;  // backward FLOPs per sample attributed to this stage
+  double backward_flops = 0;   // backward FLOPs per sample attributed to this stage
+  std::size_t statistics = 0;  // trailing entries of the slice that are running statistics
 };
 
 struct EvalResult {
@@ -34,14 +42,50 @@ struct EvalResult {
 
 class Layer;  // defined in nn/layers.hpp
 
+// A growable float buffer (aligned as Eigen's packets need): reserve(n) reallocates only when n
+// exceeds what it ever held.
+struct ScratchBuffer {
+  Eigen::VectorXf data;
+  float* reserve(std::size_t n) {
+    if (static_cast<std::size_t>(data.size()) < n) data.resize(static_cast<Eigen::Index>(n));
+    return data.data();
+  }
+};
+
+// Packing buffers of the matrix-product kernel (nn/gemm.hpp).
+struct GemmPacking {
+  ScratchBuffer a, b;
+};
+
+// What one layer keeps from its forward to its backward (BatchNorm: the batch statistics).
+struct LayerScratch {
+  Eigen::VectorXf mean;        // per channel batch mean (training forward)
+  Eigen::VectorXf var;         // per channel biased batch variance
+  Eigen::VectorXf inv_std;     // 1 / sqrt(var + eps)
+  Eigen::VectorXd acc, acc2;   // per channel sums (double accumulators)
+  std::vector<int32_t> index;  // MaxPool: argmax of every output (within its sample's column)
+};
+
+// Transient buffers shared by all layers (conv's im2col columns, their gradient, GEMM output).
+struct SharedScratch {
+  ScratchBuffer cols, cols_grad, gemm;
+  GemmPacking packing;
+};
+
 // Scratch buffers reused across calls (one per thread). Reusing one Workspace with the same batch
-// size makes loss_and_gradient/forward allocation-free after the first call.
+// size makes loss_and_gradient/forward allocation-free after the first call (apart from Eigen's
+// own packing buffers for large dense-layer products; conv products use `shared.packing`).
 struct Workspace {
-  std::vector<Matrix> activations;  // activations[i] = output of layer i (out_i x B)
-  std::vector<Matrix> deltas;       // deltas[i] = dL/d(output of layer i)
-  Matrix probs;                     // softmax scratch for loss-only evaluation
-  Eigen::RowVectorXf col_max;       // per-sample max logit (1 x B)
-  Eigen::RowVectorXf col_sum;       // per-sample sum of exp (1 x B)
+  // activations[i] = output of layer i (out_i x B); empty for in-place layers (ReLU, Flatten),
+  // whose output lives in the buffer of their input (Model::activation_buffer).
+  std::vector<Matrix> activations;
+  Matrix delta[2];             // dL/d(activation), ping-pong between consecutive layers
+  Matrix probs;                // softmax output / dL/dlogits
+  Eigen::RowVectorXf col_max;  // per-sample max logit (1 x B)
+  Eigen::RowVectorXf col_sum;  // per-sample sum of exp (1 x B)
+  std::vector<LayerScratch> layer;
+  SharedScratch shared;
+  int backward_layers = 0;  // layers whose backward ran in the last loss_and_gradient
 };
 
 class Model {
@@ -54,30 +98,41 @@ class Model {
 
   const std::string& name() const { return name_; }
   int input_size() const { return input_size_; }
+  // Image shape of the input (channels, height, width), all 0 for a flat input.
+  int input_channels() const { return input_channels_; }
+  int input_height() const { return input_height_; }
+  int input_width() const { return input_width_; }
   int num_classes() const { return num_classes_; }
   std::size_t num_params() const { return num_params_; }
   const std::vector<Stage>& stages() const { return stages_; }
   int num_stages() const { return static_cast<int>(stages_.size()); }
   double forward_flops() const { return forward_flops_; }  // per sample
+  // A readable description: input shape, parameters (running statistics among them), forward
+  // FLOPs per sample and the stage table (name, offset, size, statistics, backward FLOPs).
+  std::string summary() const;
 
-  // PyTorch-style default init (uniform +-1/sqrt(fan_in) for weights and biases), seeded.
+  // PyTorch-style default init (uniform +-1/sqrt(fan_in) for dense and conv weights and biases,
+  // BatchNorm weight 1, bias 0, running mean 0, running variance 1), seeded.
   void init_params(Vector& params, uint64_t seed) const;
 
-  // Mean cross-entropy over the batch and its gradient w.r.t. params (grad is resized and
-  // zero-filled). Backprop stops once stages [first_stage, L) are done: entries of earlier
-  // stages stay zero. Returns the mean loss.
+  // Mean cross-entropy over the batch (BatchNorm in training mode: batch statistics) and its
+  // gradient w.r.t. params (grad is resized and zero-filled); for running statistics the
+  // pseudo-gradient old - new (see Stage). Backprop stops once stages [first_stage, L) are done:
+  // entries of earlier stages stay zero and no work is done for them. Returns the mean loss.
   double loss_and_gradient(const Vector& params, const Matrix& x, const std::vector<int>& y,
                            Vector& grad, int first_stage, Workspace& ws) const;
 
-  // Logits (classes x batch).
+  // Logits (classes x batch), BatchNorm in evaluation mode (running statistics).
   void forward(const Vector& params, const Matrix& x, Matrix& logits, Workspace& ws) const;
 
-  // Loss and accuracy over a whole set, in chunks of `chunk` samples.
+  // Loss and accuracy over a whole set, in chunks of `chunk` samples (evaluation mode).
   EvalResult evaluate(const Vector& params, const Matrix& x, const std::vector<int>& y,
                       int chunk = 1024) const;
 
   // The layer stack (input first), for gradient checks and introspection.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  // Index into Workspace::activations of the buffer holding layer k's output.
+  int activation_buffer(std::size_t k) const { return buffer_of_[k]; }
 
  private:
   // Stage indices owned by each layer (-1 when none) and the largest stage index of the layers
@@ -86,27 +141,39 @@ class Model {
   struct LayerStages {
     int weight_stage = -1;
     int bias_stage = -1;
+    int mean_stage = -1;  // BatchNorm running statistics
+    int var_stage = -1;
     int max_stage_before = -1;
   };
 
   Model();
   void check_batch(const Vector& params, const Eigen::Ref<const Matrix>& x,
                    const std::vector<int>* y) const;
-  void forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Workspace& ws) const;
+  void forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Workspace& ws,
+                    bool training) const;
+  void backward_pass(const Vector& params, const Matrix& x, Vector& grad, int first_stage,
+                     Workspace& ws) const;
   void build_stages(StageGrouping grouping);
+  void stage_flops();
 
   std::string name_;
   int input_size_ = 0;
+  int input_channels_ = 0, input_height_ = 0, input_width_ = 0;
   int num_classes_ = 0;
   std::size_t num_params_ = 0;
   double forward_flops_ = 0;
   std::vector<Stage> stages_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<LayerStages> layer_stages_;
+  std::vector<int> buffer_of_;  // per layer: index of the activation buffer of its output
+  StageGrouping grouping_ = StageGrouping::kTensor;
+  int max_width_ = 0;  // largest layer output (rows of the delta buffers)
 };
 
 // SGD with momentum over the flat vector: v = mu*v + g; w -= lr*v, applied only to the stages
-// whose entry in `active` is nonzero (velocity of inactive stages is left untouched).
+// whose entry in `active` is nonzero (velocity of inactive stages is left untouched). The
+// running statistics of a stage (its last `statistics` entries) get w -= g instead: no lr, no
+// momentum, so a mean of the clients' (old - new) moves them to the mean of the new values.
 class Sgd {
  public:
   Sgd(std::size_t num_params, float momentum);

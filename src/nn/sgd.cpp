@@ -1,7 +1,5 @@
 // SGD with momentum over the flat parameter vector, stage by stage.
-// GCC 12 reports false -Wmaybe-uninitialized inside Eigen 3.4's AVX-512 packet code (-march=native
-// on this AVX-512 machine); it must be silenced before Eigen is included.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -12,7 +10,8 @@ namespace fedgrid::nn {
 Sgd::Sgd(std::size_t num_params, float momentum)
     : momentum_(momentum), velocity_(Vector::Zero(static_cast<Eigen::Index>(num_params))) {}
 
-// For each active stage s (slice S): v_S = mu * v_S + g_S; w_S -= lr * v_S.
+// For each active stage s (slice S): v_S = mu * v_S + g_S; w_S -= lr * v_S on its trained entries
+// and w_S -= g_S on its trailing running statistics (velocity untouched there).
 // Inactive stages keep both their parameters and their velocity.
 void Sgd::step(Vector& params, const Vector& grad, float lr, const std::vector<Stage>& stages,
                const std::vector<char>& active) {
@@ -32,9 +31,11 @@ void Sgd::step(Vector& params, const Vector& grad, float lr, const std::vector<S
     if (off + len > velocity_.size()) {
       throw std::invalid_argument("Sgd::step: stage " + stages[s].name + " beyond the vector");
     }
-    auto v = velocity_.segment(off, len);
-    v = momentum_ * v + grad.segment(off, len);
-    params.segment(off, len).noalias() -= lr * v;
+    const auto stat = static_cast<Eigen::Index>(std::min(stages[s].statistics, stages[s].size));
+    auto v = velocity_.segment(off, len - stat);
+    v = momentum_ * v + grad.segment(off, len - stat);
+    params.segment(off, len - stat).noalias() -= lr * v;
+    params.segment(off + len - stat, stat) -= grad.segment(off + len - stat, stat);
   }
 }
 

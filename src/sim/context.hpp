@@ -1,8 +1,8 @@
-// State shared by the server and client actors of one simulation (single-threaded: actors never
-// run concurrently under SimGrid's default context factory, so no locks are needed).
+// State shared by the server, the per-round NIC helper and the client slot actors of one
+// simulation. Actors never run concurrently (SimGrid's default context factory), so no locks are
+// needed here; the math runs on the MathEngine's threads and only touches its job slots.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <optional>
 #include <simgrid/s4u.hpp>
@@ -11,58 +11,78 @@
 #include "fl/algorithm.hpp"
 #include "io/experiment.hpp"
 #include "metrics/recorder.hpp"
+#include "sim/math.hpp"
 
 namespace fedgrid::sim {
 
 namespace sg4 = simgrid::s4u;
 
-// What the server tells a client at the start of a round (the slot + semaphore pattern).
+// What the server tells a slot at the start of a round (the slot + semaphore pattern).
 struct RoundOrder {
   bool stop = false;
   int round = 0;
+  int client = 0;
   double deadline = 0;  // absolute virtual time; +inf = no deadline
   int batch = 0;
-  std::shared_ptr<const nn::Vector> model;  // read-only global model, never copied
   bool full_only = false;
+  std::shared_ptr<const nn::Vector> model;  // read-only global model, never copied
+  fl::Update* update = nullptr;             // where the gradient job writes (math runs only)
 };
 
 // What a client reports back once per round, whatever happened.
 struct Report {
   metrics::ClientRecord record;
-  std::optional<fl::Update> update;  // set when stages were delivered in time
+  int slot = 0;
+  bool delivered = false;  // the finished stages reached the server in time
 };
 
-struct ClientState {
+// A client slot: one persistent actor that plays the i-th selected client of every round. With
+// per-client hosts it migrates to the client's host; with host slots (see run.cpp) the server
+// re-parameterises the slot's host link and the execution scale instead.
+struct Slot {
   sg4::Host* host = nullptr;
   sg4::SemaphorePtr start;
   RoundOrder order;
-  double upload_margin = 0;  // estimated upload time of a full update (s)
+  sg4::Mailbox* down = nullptr;  // model download: NIC put -> slot get
+  sg4::Mailbox* up = nullptr;    // upload: slot put -> NIC get
+  sg4::Link* link_up = nullptr;  // host slots only: the slot's access link, both directions
+  sg4::Link* link_down = nullptr;
+};
+
+// Per-client network and compute parameters known before the run.
+struct ClientParams {
+  double upload_margin = 0;  // estimated upload time of a full update (s), with slack
+  double exec_scale = 1;     // host slots: flops per unit of work (slot speed / client speed)
+  double bandwidth = 0, latency = 0;  // host slots: the client's access link
 };
 
 struct Context {
   const io::Experiment* exp = nullptr;
   const fl::Algorithm* algorithm = nullptr;
   metrics::Recorder* recorder = nullptr;
+  MathEngine* math = nullptr;  // null in timing-only runs
   sg4::Host* server_host = nullptr;
-  std::vector<ClientState> clients;
+  std::vector<Slot> slots;
+  std::vector<sg4::Host*> client_hosts;  // per-client hosts; empty with host slots
+  std::vector<ClientParams> clients;
   std::vector<double> stage_work;  // work per sample of each stage (flop)
   uint64_t model_bytes = 0;
   bool quiet = false;
-  // Server inbox: clients push a report and release the semaphore (O(1), completion order).
-  std::deque<Report> inbox;
+  // Server inbox: slots push their report; the last one of the round releases the semaphore
+  // (one wake-up of the server per round, whatever the number of clients).
+  std::vector<Report> inbox;
+  std::size_t reports_missing = 0;
   sg4::SemaphorePtr inbox_sem;
-  // Scratch shared by the actors (they never run concurrently).
-  nn::Workspace ws;
-  nn::Matrix batch_x;
-  std::vector<int> batch_y;
-  std::vector<std::size_t> scratch;
+  // Per slot: the upload was posted (the NIC withdraws the receives of the others).
+  std::vector<char> upload_posted;
   // Results filled by the server for the summary.
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
   double final_test_loss = metrics::kNaN;
+  double write_seconds = 0;  // wall time spent writing records
 };
 
-void client_actor(Context* ctx, int u);
+void slot_actor(Context* ctx, int slot);
 void server_actor(Context* ctx);
 
 }  // namespace fedgrid::sim

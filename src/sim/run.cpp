@@ -1,80 +1,37 @@
-// Builds the SimGrid world for one experiment (platform, client capabilities, algorithm, actors),
-// runs it and writes the run's files (see README "Output files").
+// Builds the SimGrid world for one experiment (platform, client capabilities, algorithm, actors,
+// math threads), runs it and writes the run's files (see README "Output files").
 #include "sim/run.hpp"
 
 #include <unistd.h>
 
-#include <chrono>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <limits>
-#include <numeric>
 #include <simgrid/s4u.hpp>
+#include <thread>
 #include <xbt/config.hpp>
 
 #include "metrics/recorder.hpp"
-#include "platform/platform.hpp"
 #include "sim/context.hpp"
+#include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
 
 namespace fedgrid::sim {
 
+namespace {
+
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
-// LV08 multiplies latencies by 13.01 and bandwidths by 0.97 unless configured otherwise.
-static void network_factors(double& lat_factor, double& bw_factor) {
-  const std::string model = simgrid::config::get_value<std::string>("network/model");
-  lat_factor = model == "LV08" ? 13.01 : 1.0;
-  bw_factor = model == "LV08" ? 0.97 : 1.0;
-  try {
-    if (!simgrid::config::is_default("network/latency-factor")) {
-      lat_factor = std::stod(simgrid::config::get_value<std::string>("network/latency-factor"));
-    }
-    if (!simgrid::config::is_default("network/bandwidth-factor")) {
-      bw_factor = std::stod(simgrid::config::get_value<std::string>("network/bandwidth-factor"));
-    }
-  } catch (const std::exception&) {
-    // Piecewise factor specifications: keep the model's defaults for the estimate.
-  }
+double seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
 }
 
-// Estimated transfer time of `bytes` between a and b: latency and bottleneck bandwidth of the
-// route.
-static double transfer_estimate(sg4::Host* a, sg4::Host* b, double bytes, double lf, double bf) {
-  std::vector<sg4::Link*> links;
-  double lat = 0;
-  a->route_to(b, links, &lat);
-  double bw = std::numeric_limits<double>::infinity();
-  for (auto* l : links) bw = std::min(bw, l->get_bandwidth());
-  return lat * lf + (std::isfinite(bw) ? bytes / (bw * bf) : 0.0);
-}
-
-static std::string load_platform(sg4::Engine& engine, const io::Experiment& exp,
-                                 const std::string& out_dir, double& heterogeneity) {
-  const auto& pc = exp.scenario.platform;
-  std::string file = pc.file;
-  heterogeneity = metrics::kNaN;
-  if (pc.generate) {
-    platform::Platform p =
-        platform::generate(*pc.generate, util::derive_seed(exp.scenario.seed, "platform"));
-    heterogeneity = p.heterogeneity;
-    metrics::write_file_atomic(out_dir, "platform.xml", platform::to_xml(p));
-    file = (fs::path(out_dir) / "platform.xml").string();
-  }
-  try {
-    engine.load_platform(file);
-    engine.seal_platform();  // XML zones are sealed at run() otherwise; route_to() needs it now
-  } catch (const std::exception& ex) {
-    util::throw_input_error(file, 0, "", "a valid SimGrid platform", ex.what());
-  }
-  return file;
-}
-
-static std::string summary_json(const Context& ctx, const io::Experiment& exp, double wall,
-                                const std::string& platform_file, double heterogeneity) {
-  (void)wall;
+std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.algorithm;
   std::string s = "{\n";
   s += "  \"complete\": true,\n";
@@ -84,6 +41,7 @@ static std::string summary_json(const Context& ctx, const io::Experiment& exp, d
   s += "  \"aggregation\": " + metrics::json_string(fl::aggregation_name(a.config().aggregation)) +
        ",\n";
   s += "  \"clients\": " + std::to_string(exp.scenario.clients) + ",\n";
+  s += "  \"clients_per_round\": " + std::to_string(a.clients_per_round()) + ",\n";
   s += "  \"stages\": " + std::to_string(exp.model.num_stages()) + ",\n";
   s += "  \"params\": " + std::to_string(exp.model.num_params()) + ",\n";
   s += "  \"rounds\": " + std::to_string(ctx.rounds_done) + ",\n";
@@ -92,29 +50,42 @@ static std::string summary_json(const Context& ctx, const io::Experiment& exp, d
   s += "  \"final_test_accuracy\": " + metrics::json_number(ctx.final_test_accuracy) + ",\n";
   s += "  \"final_test_loss\": " + metrics::json_number(ctx.final_test_loss) + ",\n";
   s += "  \"final_val_accuracy\": " + metrics::json_number(ctx.final_val_accuracy) + ",\n";
-  s += "  \"platform\": " + metrics::json_string(fs::path(platform_file).filename().string()) +
-       ",\n";
-  s += "  \"heterogeneity\": " + metrics::json_number(heterogeneity) + "\n";
+  const std::string platform =
+      w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
+  s += "  \"platform\": " + metrics::json_string(platform) + ",\n";
+  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity) + "\n";
   return s + "}\n";
 }
 
-static std::string plan_csv(const fl::Algorithm& algo) {
-  // planned_batch is the batch rule's value before clamping to [1, shard size].
+void append_int(std::string& s, long v) {
+  char buf[24];
+  s.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// plan.csv; planned_batch is the batch rule's value before clamping to [1, shard size].
+std::string plan_csv(const fl::Algorithm& algo) {
   std::string s = "round,client,batch,planned_batch,deadline\n";
   for (int r = 1; r <= algo.config().rounds; ++r) {
-    fl::RoundPlan p = algo.configure(r);
+    const fl::RoundPlan p = algo.configure(r);
+    const std::string deadline =
+        "," + metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
     for (const auto& t : p.tasks) {
-      s += std::to_string(r) + "," + std::to_string(t.client) + "," + std::to_string(t.batch) +
-           "," + std::to_string(algo.planned_batch(r, t.client)) + "," +
-           metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
+      append_int(s, r);
+      s += ',';
+      append_int(s, t.client);
+      s += ',';
+      append_int(s, t.batch);
+      s += ',';
+      append_int(s, algo.planned_batch(r, t.client));
+      s += deadline;
     }
   }
   return s;
 }
 
 // Rejects deadlines within which no client can ever deliver what the algorithm requires.
-static void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
-                            const std::vector<fl::ClientInfo>& infos) {
+void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
+                     const std::vector<fl::ClientInfo>& infos) {
   const auto& sc = exp.scenario;
   if (algo.deadlines().empty()) return;
   const int L = exp.model.num_stages();
@@ -142,7 +113,7 @@ static void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo
   }
 }
 
-static void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& infos) {
+void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& infos) {
   const auto& cfg = algo.config();
   std::printf("algorithm %s, %d rounds, %zu clients, m = %.6g", cfg.name.c_str(), cfg.rounds,
               infos.size(), algo.m());
@@ -162,18 +133,72 @@ static void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientIn
   }
 }
 
+// Each actor with a stack guard page costs two memory mappings, and vm.max_map_count (65530 by
+// default) caps them at about 32k actors: beyond that the stacks go without guard pages (unless
+// the user chose contexts/guard-size). Must be decided before the first actor exists.
+void choose_stack_guards(int slots) {
+  if (!simgrid::config::is_default("contexts/guard-size")) return;
+  long max_maps = 65530;
+  std::ifstream("/proc/sys/vm/max_map_count") >> max_maps;
+  if (2L * (slots + 16) + 4096 > max_maps) sg4::Engine::set_config("contexts/guard-size:0");
+}
+
+std::string wall_json(const Context& ctx, Clock::time_point started, Clock::time_point t0,
+                      Clock::time_point t_run, Clock::time_point t_end, Clock::time_point t_done,
+                      int threads) {
+  const MathTimes m = ctx.math ? ctx.math->times() : MathTimes{};
+  const double wall = seconds(t0, t_done);
+  auto field = [](const char* name, double v) {
+    return "  \"" + std::string(name) + "\": " + metrics::json_number(v) + ",\n";
+  };
+  std::string s = "{\n";
+  s += field("wall_seconds", wall);
+  s += field("load_seconds", seconds(started, t0));
+  s += field("setup_seconds", seconds(t0, t_run));
+  s += field("run_seconds", seconds(t_run, t_end));
+  s += field("gradient_seconds", m.gradient_wait);
+  s += field("evaluation_seconds", m.evaluation_wait);
+  s += field("simulation_seconds", wall - m.gradient_wait - m.evaluation_wait);
+  s += field("record_seconds", ctx.write_seconds);
+  s += field("gradient_cpu_seconds", m.gradient_cpu);
+  s += field("evaluation_cpu_seconds", m.evaluation_cpu);
+  s += "  \"gradients\": " + std::to_string(m.gradients) + ",\n";
+  s += "  \"threads\": " + std::to_string(threads) + "\n";
+  return s + "}\n";
+}
+
+std::vector<std::string> engine_args(const io::Experiment& exp, const RunOptions& opt) {
+  std::vector<std::string> args{"fedgrid", "--log=xbt_cfg.thres:warning"};
+  for (const auto& c : exp.scenario.simgrid_cfg) args.push_back("--cfg=" + c);
+  for (const auto& a : opt.engine_args) args.push_back(a);
+  return args;
+}
+
+void note_clamps(const fl::Algorithm& algo) {
+  const auto& c = algo.clamps().front();
+  std::fprintf(stderr,
+               "[fedgrid] note: %zu planned batch sizes were clamped to [1, shard size] (first: "
+               "round %d client %d wanted %ld, got %d); see plan.csv\n",
+               algo.clamps().size(), c.round, c.client, c.wanted, c.got);
+}
+
+}  // namespace
+
 std::string simgrid_version() {
   int major = 0, minor = 0, patch = 0;
   sg_version_get(&major, &minor, &patch);
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
 }
 
+int resolve_threads(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
-  const auto wall0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   const auto& sc = exp.scenario;
-  std::vector<std::string> args{"fedgrid", "--log=xbt_cfg.thres:warning"};
-  for (const auto& c : sc.simgrid_cfg) args.push_back("--cfg=" + c);
-  for (const auto& a : opt.engine_args) args.push_back(a);
+  std::vector<std::string> args = engine_args(exp, opt);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
@@ -187,57 +212,24 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
           ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
           : opt.out_dir;
   fs::create_directories(out_dir);
-  double heterogeneity = 0;
-  const std::string platform_file = load_platform(engine, exp, out_dir, heterogeneity);
 
   Context ctx;
   ctx.exp = &exp;
   ctx.quiet = opt.quiet;
-  ctx.server_host = engine.host_by_name_or_null("server");
-  if (!ctx.server_host) {
-    util::throw_input_error(platform_file, 0, "host 'server'", "a host named 'server'", "none");
-  }
-  const auto& stages = exp.model.stages();
-  for (const auto& st : stages) {
+  for (const auto& st : exp.model.stages()) {
     ctx.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops : sc.timing.work_per_sample);
   }
-  const double mean_work =
-      std::accumulate(ctx.stage_work.begin(), ctx.stage_work.end(), 0.0) / ctx.stage_work.size();
   ctx.model_bytes = exp.model.num_params() * sizeof(float);
-  double lf = 1, bf = 1;
-  network_factors(lf, bf);
-  std::vector<fl::ClientInfo> infos;
-  ctx.clients.resize(sc.clients);
-  for (int u = 0; u < sc.clients; ++u) {
-    std::string name = "client-" + std::to_string(u);
-    sg4::Host* h = engine.host_by_name_or_null(name);
-    if (!h) {
-      util::throw_input_error(
-          platform_file, 0, "host '" + name + "'",
-          "a host per client (client-0 .. client-" + std::to_string(sc.clients - 1) + ")",
-          "none named '" + name + "'");
-    }
-    ClientState& c = ctx.clients[u];
-    c.host = h;
-    c.start = sg4::Semaphore::create(0);
-    const double down = transfer_estimate(ctx.server_host, h, ctx.model_bytes, lf, bf);
-    // The client stops computing this long before the deadline: the upload estimate with 5%
-    // slack, plus 1 us for SimGrid's numerical precision (1e-9 s) even with free links.
-    c.upload_margin = 1.05 * transfer_estimate(h, ctx.server_host, ctx.model_bytes, lf, bf) + 1e-6;
-    infos.push_back({h->get_speed() / mean_work, down + c.upload_margin, exp.shards[u].size()});
-  }
-  fl::Algorithm algo(sc.algorithm, infos, exp.model.num_stages());
+  const int slots = sc.algorithm.clients_per_round > 0
+                        ? std::min(sc.algorithm.clients_per_round, sc.clients)
+                        : sc.clients;
+  const World world = build_world(engine, ctx, out_dir, slots);
+  fl::Algorithm algo(sc.algorithm, world.infos, exp.model.num_stages());
   ctx.algorithm = &algo;
-  check_deadlines(exp, algo, infos);
-  if (!algo.clamps().empty() && !opt.quiet) {
-    const auto& c = algo.clamps().front();
-    std::fprintf(stderr,
-                 "[fedgrid] note: %zu planned batch sizes were clamped to [1, shard size] (first: "
-                 "round %d client %d wanted %ld, got %d); see plan.csv\n",
-                 algo.clamps().size(), c.round, c.client, c.wanted, c.got);
-  }
+  check_deadlines(exp, algo, world.infos);
+  if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
-    print_plan(algo, infos);
+    print_plan(algo, world.infos);
     if (temp_dir)
       fs::remove_all(out_dir);
     else
@@ -247,21 +239,28 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   metrics::Recorder recorder(opt.out_dir);
   ctx.recorder = &recorder;
   ctx.inbox_sem = sg4::Semaphore::create(0);
-
   metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   metrics::write_file_atomic(opt.out_dir, "partition.csv", io::partition_csv(exp));
-  // Actors that run Eigen need room for its temporaries on their stacks.
-  sg4::Engine::set_config("contexts/stack-size:1024");
+
+  const int threads = resolve_threads(opt.threads);
+  std::unique_ptr<MathEngine> math;
+  if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
+  ctx.math = math.get();
+  choose_stack_guards(slots);
+  // The server helps the math threads while it waits: room for Eigen's stack temporaries. The
+  // slots and the NIC helper do no math: small stacks.
+  sg4::Engine::set_config("contexts/stack-size:8192");
   sg4::Actor::create("server", ctx.server_host, server_actor, &ctx);
-  for (int u = 0; u < sc.clients; ++u) {
-    sg4::Actor::create("client-" + std::to_string(u), ctx.clients[u].host, client_actor, &ctx, u);
-  }
+  const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
+  sg4::Engine::set_config("contexts/stack-size:" +
+                          std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
+  create_slots(ctx, slots);
+  const auto t_run = Clock::now();
   engine.run();
-  const double wall =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  recorder.finish(summary_json(ctx, exp, wall, platform_file, heterogeneity));
+  const auto t_end = Clock::now();
+  recorder.finish(summary_json(ctx, exp, world));
   metrics::write_file_atomic(opt.out_dir, "wall.json",
-                             "{\"wall_seconds\": " + metrics::json_number(wall) + "}\n");
+                             wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
 }
 
 }  // namespace fedgrid::sim

@@ -1,6 +1,7 @@
 // Entry point of one simulation: SimGrid engine, platform, actors, outputs. One per process.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,10 +14,16 @@ struct RunOptions {
   bool quiet = false;
   std::vector<std::string> engine_args;  // --cfg=... / --log=... handed to SimGrid
   bool plan_only = false;  // build platform and plan, print it (and write plan.csv), no run
+  int threads = 0;         // math threads (0 = every core); results do not depend on it
+  // When the command started (wall.json counts data loading from here).
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 // "major.minor.patch" of the SimGrid library in use.
 std::string simgrid_version();
+
+// The number of math threads `requested` means (0 = std::thread::hardware_concurrency()).
+int resolve_threads(int requested);
 
 // Runs the whole simulation and writes the output folder. Throws util::InputError for problems
 // only visible with SimGrid (platform file without the expected hosts, impossible deadlines).

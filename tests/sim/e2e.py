@@ -11,6 +11,8 @@ import json
 import math
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -339,6 +341,263 @@ def case_corrupt_data():
             check(expect in out, "%s: message lacks %r:\n%s" % (name, expect, out))
             check(os.path.join(d, "") [:-1] in out or fname.split(".")[0] in out,
                   "%s: message does not name the file:\n%s" % (name, out))
+
+
+SWEEPS = os.path.join(ROOT, "tests", "sim", "sweeps")
+T975 = {1: 12.706204736, 2: 4.302652730, 3: 3.182446305}  # Student t quantiles, p = 0.975
+
+
+def dry_run(sweep, out, *extra):
+    lines = run(["sweep", sweep, "-o", out, "--dry-run"] + list(extra)).strip().split("\n")
+    runs = [shlex.split(l) for l in lines[:-1]]
+    return {r[0]: r for r in runs}, [r[0] for r in runs], lines[-1]
+
+
+def case_sweep_expand():
+    out = run(["sweep", "--help"])
+    check("usage: fedgrid sweep" in out and "zip:" in out, "sweep --help lacks the schema")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs, ids, last = dry_run(os.path.join(SWEEPS, "expand.yaml"), tmp)
+        check(len(ids) == 2 * 3 * 2 * 2 and last.startswith("24 runs (0 complete, 24 to run)"),
+              "expected 24 runs, got %d: %s" % (len(ids), last))
+        # Order: scenario, grid keys (file order), zip groups, seed last; the last axis fastest.
+        want = ["%s_%s_%s_seed%d" % (b, lr, net, seed)
+                for b in ("synthetic-deadline", "fedavg-timing")
+                for lr in ("slow", "mid", "fast") for net in ("lan", "wan") for seed in (4, 5)]
+        check(ids == want, "run ids/order:\n%s\nexpected\n%s" % (ids, want))
+        check(not os.listdir(tmp), "--dry-run wrote files")
+        r = runs["fedavg-timing_mid_wan_seed5"]
+        check(r[1] == "pending" and r[2] == os.path.join(ROOT, "scenarios/ci/fedavg-timing.yaml"),
+              r)
+        sets = [r[i + 1] for i in range(3, len(r)) if r[i] == "--set"]
+        check(sets == ["algorithm.rounds=5", "algorithm.time_budget=5", "training.lr=0.1",
+                       "platform.generate.latency={dist: constant, value: 0.01}",
+                       "platform.generate.bandwidth={dist: constant, value: 1.0e7}", "seed=5"],
+              "overrides of one run: %s" % sets)
+        runs, ids, last = dry_run(os.path.join(SWEEPS, "tiny.yaml"), tmp, "--set",
+                                  "algorithm.rounds=3")
+        check(len(ids) == 12 and runs[ids[0]][-1] == "algorithm.rounds=3", "command-line --set "
+              "must come last: %s" % runs[ids[0]])
+        out = run(["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-j", "0"], expect=2)
+        check("-j expects an integer" in out, out)
+        out = run(["sweep", os.path.join(SWEEPS, "tiny.yaml"), "--emit", "pbs"], expect=2)
+        check("--emit expects slurm or parallel" in out, out)
+
+
+def case_sweep_bad_files():
+    files = sorted(glob.glob(os.path.join(ROOT, "tests", "sim", "bad-sweeps", "*.yaml")))
+    check(len(files) >= 10, "expected at least 10 bad sweep files, found %d" % len(files))
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in files:
+            expects = [l.split(":", 1)[1].strip() for l in open(path) if l.startswith("# expect:")]
+            check(expects, "%s has no '# expect:' line" % path)
+            out = run(["sweep", path, "-o", tmp], expect=2)
+            for e in expects:
+                check(e.replace("FILE", path) in out, "%s: message lacks %r:\n%s" % (path, e, out))
+            check(out.count("\n") == 1, "%s: expected one message, got:\n%s" % (path, out))
+        check(not os.listdir(tmp), "a rejected sweep wrote files")
+
+
+def mtimes(folder):
+    return {d: os.stat(os.path.join(folder, "runs", d, "summary.json")).st_mtime_ns
+            for d in os.listdir(os.path.join(folder, "runs"))
+            if os.path.exists(os.path.join(folder, "runs", d, "summary.json"))}
+
+
+def case_sweep_resume():
+    sweep = os.path.join(SWEEPS, "tiny.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = run(["sweep", sweep, "-o", tmp, "-j", "2"])
+        check("12 runs: 12 complete" in out, out)
+        before = mtimes(tmp)
+        check(len(before) == 12, "12 run folders with summary.json expected")
+        out = run(["sweep", sweep, "-o", tmp, "-j", "2"])  # nothing to do
+        check("done in" not in out and "12 runs: 12 complete" in out, out)
+        check(mtimes(tmp) == before, "a complete run was run again")
+        # An interrupted run (no summary.json) runs again; the others are skipped.
+        victim = "salf_two-tier_seed2"
+        os.remove(os.path.join(tmp, "runs", victim, "summary.json"))
+        _, _, last = dry_run(sweep, tmp)
+        check(last.startswith("12 runs (11 complete, 1 to run)"), last)
+        out = run(["sweep", sweep, "-o", tmp, "-j", "2"])
+        after = mtimes(tmp)
+        check(out.count("done in") == 1 and victim in out, out)
+        check(after[victim] != before[victim] and
+              all(after[k] == before[k] for k in before if k != victim), "resume re-ran others")
+        # Another resolved scenario (here: a command-line override) makes every run stale.
+        runs, ids, last = dry_run(sweep, tmp, "--set", "algorithm.rounds=5")
+        check(last.startswith("12 runs (0 complete, 12 to run)"), last)
+        out = run(["sweep", sweep, "-o", tmp, "--collect", "--set", "algorithm.rounds=5"],
+                  expect=1)
+        check("12 stale" in out, out)
+        # A run that fails is reported, listed as failed, and the sweep exits 1.
+        out = run(["sweep", sweep, "-o", tmp, "-j", "2", "--set", "algorithm.time_budget=0.01"],
+                  expect=1)
+        check("FAILED (exit 2)" in out and "12 failed" in out, out[-2000:])
+        check(all(r["status"] == "failed" for r in rows(os.path.join(tmp, "index.csv"))),
+              "index.csv should list the failed runs")
+        check("deadline" in open(os.path.join(tmp, "logs", victim + ".log")).read(),
+              "the failed run's log should hold its error")
+
+
+def mean_ci(xs):
+    m = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+    return m, T975[len(xs) - 1] * sd / math.sqrt(len(xs))
+
+
+def case_sweep_tables():
+    sweep = os.path.join(SWEEPS, "tiny.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["sweep", sweep, "-o", tmp, "-j", "2", "--quiet"])
+        index = rows(os.path.join(tmp, "index.csv"))
+        check(len(index) == 12, "index.csv rows: %d" % len(index))
+        check(list(index[0].keys())[:5] == ["id", "algorithm.name", "platform", "seed",
+                                            "algorithm"], list(index[0].keys()))
+        for r in index:
+            d = os.path.join(tmp, "runs", r["id"])
+            summ = json.load(open(os.path.join(d, "summary.json")))
+            wall = json.load(open(os.path.join(d, "wall.json")))
+            rs = rows(os.path.join(d, "rounds.csv"))
+            hit = [float(x["t_end"]) for x in rs if float(x["test_accuracy"]) >= 0.9]
+            check(r["status"] == "complete" and r["algorithm"] == r["algorithm.name"] ==
+                  summ["algorithm"], r)
+            check(r["id"] == "%s_%s_seed%s" % (r["algorithm.name"], r["platform"], r["seed"]), r)
+            check(int(r["rounds"]) == summ["rounds"] == 20 and float(r["virtual_time"]) == 10, r)
+            check(abs(float(r["final_test_accuracy"]) - summ["final_test_accuracy"]) < 1e-9, r)
+            check(abs(float(r["test_accuracy_at_limit"]) - float(rs[-1]["test_accuracy"])) < 1e-9,
+                  r)
+            check(abs(float(r["time_to_target"]) - hit[0]) < 1e-9 if hit else
+                  r["time_to_target"] == "", "time_to_target %s, rounds.csv %s" % (r, hit[:1]))
+            check(abs(float(r["wall_seconds"]) - wall["wall_seconds"]) < 1e-6, r)
+            check(abs(float(r["heterogeneity"]) - summ["heterogeneity"]) < 1e-9, r)
+            # two-tier f = 0.2, k = 10: std = sqrt(f (1 - f)) (v - v / k) = 0.36 v, mean = 0.82 v
+            want_cv = 0.0 if r["platform"] == "homogeneous" else 0.36 / 0.82
+            check(abs(float(r["heterogeneity"]) - want_cv) < 1e-6, "CV %s" % r["heterogeneity"])
+        agg = rows(os.path.join(tmp, "aggregate.csv"))
+        check(len(agg) == 4, "aggregate.csv rows: %d" % len(agg))
+        for g in agg:
+            group = [r for r in index if r["algorithm.name"] == g["algorithm.name"] and
+                     r["platform"] == g["platform"]]
+            check(len(group) == 3 and g["runs"] == g["planned"] == "3" and "seed" not in g, g)
+            for col in ("final_test_accuracy", "wall_seconds", "time_to_target"):
+                xs = [float(r[col]) for r in group if r[col] != ""]
+                m, ci = mean_ci(xs)
+                print("%s %s %s: mean %.6f ci95 %.6f" % (g["algorithm.name"], g["platform"], col,
+                                                         m, ci))
+                check(abs(float(g[col + "_mean"]) - m) < 1e-7 * max(1, abs(m)), (col, g))
+                check(abs(float(g[col + "_ci95"]) - ci) < 1e-6 * max(1e-3, ci), (col, g))
+            check(g["reached"] == str(sum(r["time_to_target"] != "" for r in group)), g)
+        meta = json.load(open(os.path.join(tmp, "sweep.json")))
+        check([a["kind"] for a in meta["axes"]] == ["grid", "zip", "seed"], meta)
+        # --collect rebuilds the same tables from the folders alone.
+        before = open(os.path.join(tmp, "index.csv")).read()
+        os.remove(os.path.join(tmp, "index.csv"))
+        run(["sweep", sweep, "-o", tmp, "--collect"])
+        check(open(os.path.join(tmp, "index.csv")).read() == before, "--collect differs")
+        # --emit parallel: one command per run not yet complete.
+        shutil.rmtree(os.path.join(tmp, "runs", index[0]["id"]))
+        run(["sweep", sweep, "-o", tmp, "--emit", "parallel"])
+        jobs = open(os.path.join(tmp, "jobs.txt")).read().strip().split("\n")
+        check(len(jobs) == 1 and index[0]["id"] in jobs[0] and " run " in jobs[0], jobs)
+        p = subprocess.run(["bash", "-c", jobs[0]], capture_output=True, text=True)
+        check(p.returncode == 0, p.stderr)
+        run(["sweep", sweep, "-o", tmp, "--collect"])
+        check(open(os.path.join(tmp, "index.csv")).read().split("\n")[1].split(",")[:6] ==
+              before.split("\n")[1].split(",")[:6], "re-run from jobs.txt not collected")
+
+
+def case_cnn2_fmnist():
+    import time
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.time()
+        run(["run", os.path.join(CI, "cnn2-fmnist.yaml"), "-o", tmp, "--quiet"])
+        wall = time.time() - t0
+        rs = rows(os.path.join(tmp, "rounds.csv"))
+        last = float(rs[-1]["test_accuracy"])
+        print("CNN2 / Fashion-MNIST, fedavg, %d rounds: test accuracy %.4f, %.1f s wall" %
+              (len(rs), last, wall))
+        check(len(rs) == 300, "expected 300 rounds, found %d" % len(rs))
+        check(last >= 0.80, "CNN2 should reach 80%% on Fashion-MNIST, got %.4f" % last)
+        cs = rows(os.path.join(tmp, "clients.csv"))
+        check(all(c["status"] == "full" and int(c["stages_done"]) == 8 for c in cs),
+              "fedavg: every client must finish the 8 stages of CNN2")
+        check(all(int(c["bytes_up"]) == 4 * 6422 for c in cs), "uploads carry 6,422 floats")
+
+
+def write_cifar(folder, per_batch, test, seed=11):
+    """Small CIFAR-10 binary files: class c has its own random mean image; samples add noise."""
+    import random
+    rng = random.Random(seed)
+    means = [[rng.randrange(40, 216) for _ in range(3072)] for _ in range(10)]
+
+    def batch(path, n, start):
+        out = bytearray()
+        for i in range(n):
+            c = (start + i) % 10
+            out.append(c)
+            out += bytes(max(0, min(255, m + rng.randrange(-60, 61))) for m in means[c])
+        open(path, "wb").write(bytes(out))
+
+    for b in range(5):
+        batch(os.path.join(folder, "data_batch_%d.bin" % (b + 1)), per_batch, b * per_batch)
+    batch(os.path.join(folder, "test_batch.bin"), test, 0)
+
+
+def case_cifar_small():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "cifar")
+        os.makedirs(data)
+        scen = os.path.join(ROOT, "tests", "sim", "cifar-small.yaml")
+        out = run(["run", scen, "-o", os.path.join(tmp, "x"), "--set", "data.path=" + data],
+                  expect=2)  # the folder has no files yet: the message says where to put them
+        check("data_batch_1.bin" in out and "cifar-10-binary.tar.gz" in out, out)
+        write_cifar(data, 200, 300)
+        res = os.path.join(tmp, "run")
+        run(["run", scen, "-o", res, "--quiet", "--set", "data.path=" + data])
+        rs = rows(os.path.join(res, "rounds.csv"))
+        accs = [float(r["test_accuracy"]) for r in rs if r["test_accuracy"]]
+        print("CIFAR-format CNN2, SALF: test accuracy %s" % " ".join("%.3f" % a for a in accs))
+        check(accs[-1] > 0.3, "should learn well above chance (0.1), got %.3f" % accs[-1])
+        check(sum(int(r["partial"]) for r in rs) > 0, "SALF run without partial updates")
+        part = rows(os.path.join(res, "partition.csv"))
+        check(sum(int(p["samples"]) for p in part) == 1000, "5 x 200 training samples in 5 shards")
+
+
+def case_cnn2_paper_scenarios():
+    # Two rounds of each paper CNN2 scenario; SALF with the real math, the others timing-only
+    # (their math is the same CNN2 gradient, and 20 clients x ~1,250 samples cost seconds each).
+    with tempfile.TemporaryDirectory() as tmp:
+        for algo in ("adel-fl", "salf", "fedavg-deadline", "fedavg"):
+            scen = os.path.join(ROOT, "scenarios", "paper", "cnn2-%s.yaml" % algo)
+            res = os.path.join(tmp, algo)
+            run(["run", scen, "-o", res, "--quiet", "--set", "algorithm.rounds=2", "--set",
+                 "timing.timing_only=%s" % ("false" if algo == "salf" else "true")])
+            summary = json.load(open(os.path.join(res, "summary.json")))
+            check(summary["complete"] is True and summary["rounds"] == 2, summary)
+            ls = rows(os.path.join(res, "layers.csv"))
+            check(len(ls) == 2 * 8, "%s: CNN2 has 8 stages per round" % algo)
+
+
+def case_sweep_plot():
+    """scripts/plot on the tiny sweep (exit 77 = skipped when Debian's matplotlib is missing)."""
+    py = "/usr/bin/python3"
+    if subprocess.run([py, "-c", "import matplotlib"], capture_output=True).returncode != 0:
+        print("python3-matplotlib is not installed: skipped")
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as tmp:
+        run(["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-o", tmp, "-j", "2", "--quiet"])
+        figs = os.path.join(tmp, "figs")
+        p = subprocess.run([py, os.path.join(ROOT, "scripts", "plot"), tmp, "-o", figs],
+                           capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, p.stdout + p.stderr)
+        for name in ("accuracy_vs_time", "deadlines", "contributors", "heterogeneity"):
+            for ext in ("png", "svg"):
+                f = os.path.join(figs, name + "." + ext)
+                check(os.path.getsize(f) > 1000, "missing or empty " + f)
+        table = open(os.path.join(figs, "table.md")).read().split("\n")
+        body = [l for l in table if l.startswith("| fedavg-deadline") or l.startswith("| salf")]
+        check(len(body) == 4, "table.md should list the 4 groups:\n" + "\n".join(table))
 
 
 globals()["case_" + CASE]()

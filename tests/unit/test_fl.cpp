@@ -1,6 +1,7 @@
 // Aggregation rules (hand-computed values, the unbiasedness claim checked statistically) and the
 // Algorithm object's round plans (deadlines, batch rules, clamps, no-contributor probabilities).
 #define BOOST_TEST_MODULE fl
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
@@ -167,4 +168,66 @@ BOOST_AUTO_TEST_CASE(baselines) {
   BOOST_TEST(w.waits_for_all());
   BOOST_TEST(std::isinf(w.configure(1).deadline));
   BOOST_TEST(w.expected_no_contributor(w.configure(1)).empty());
+}
+
+// algorithm.clients_per_round: K of U clients per round, uniform without replacement, seeded by
+// (seed, round); the code rule divides by K. Checked exactly (sizes, order, determinism) and
+// statistically (every client's and every pair's selection frequency).
+BOOST_AUTO_TEST_CASE(client_selection) {
+  const int U = 12, K = 4, R = 6000;
+  std::vector<fl::ClientInfo> infos(U, fl::ClientInfo{100, 0.5, 50});
+  fl::AlgorithmConfig cfg;
+  cfg.kind = fl::AlgorithmKind::kSalf;
+  cfg.rounds = R;
+  cfg.deadline = 2;
+  cfg.training.batch = 8;
+  cfg.clients_per_round = K;
+  cfg.seed = 77;
+  cfg.aggregation = fl::Aggregation::kCode;
+  fl::Algorithm a(cfg, infos, 2);
+  BOOST_TEST(a.clients_per_round() == K);
+  std::vector<int> picked(U, 0);
+  int pair01 = 0, same_as_previous = 0;
+  std::vector<int> previous;
+  for (int r = 1; r <= R; ++r) {
+    fl::RoundPlan p = a.configure(r);
+    BOOST_REQUIRE(p.tasks.size() == std::size_t(K));
+    std::vector<int> ids;
+    for (const auto& t : p.tasks) ids.push_back(t.client);
+    for (int i = 1; i < K; ++i) BOOST_REQUIRE(ids[i - 1] < ids[i]);  // sorted and distinct
+    BOOST_REQUIRE(ids.front() >= 0 && ids.back() < U);
+    for (int u : ids) ++picked[u];
+    pair01 += std::count(ids.begin(), ids.end(), 0) && std::count(ids.begin(), ids.end(), 1);
+    same_as_previous += ids == previous;
+    previous = ids;
+  }
+  // Same round, same selection; another seed, another one.
+  const auto first = a.configure(5);
+  BOOST_TEST(first.tasks[0].client == a.configure(5).tasks[0].client);
+  cfg.seed = 78;
+  fl::Algorithm b(cfg, infos, 2);
+  int differ = 0;
+  for (int r = 1; r <= 20; ++r) {
+    differ += b.configure(r).tasks[0].client != a.configure(r).tasks[0].client ||
+              b.configure(r).tasks[1].client != a.configure(r).tasks[1].client;
+  }
+  BOOST_TEST(differ > 10);
+  // P(client picked) = K/U = 1/3: mean 2000 per client, sd sqrt(R p (1-p)) = 36.5; 5 sd = 183.
+  for (int u = 0; u < U; ++u) BOOST_TEST(std::abs(picked[u] - R * K / U) < 183);
+  // P(0 and 1 both picked) = K(K-1) / (U(U-1)) = 1/11: mean 545, sd 22; 5 sd = 111.
+  BOOST_TEST(std::abs(pair01 - R / 11.0) < 111);
+  // 495 possible subsets: a repeated selection in consecutive rounds is rare (mean 12).
+  BOOST_TEST(same_as_previous < 40);
+  // The code rule averages over the K selected clients: two updates of 3 and 5 give 8 / 4.
+  std::vector<nn::Stage> st = {{"a", 0, 1, 0}, {"b", 1, 1, 0}};
+  std::vector<fl::Update> ups = {upd(first.tasks[0].client, 2, {3, 3}),
+                                 upd(first.tasks[1].client, 1, {0, 5})};
+  auto agg = a.aggregate(first, ups, st);
+  BOOST_TEST(agg.direction(0) == 0.75f);
+  BOOST_TEST(agg.direction(1) == 2.0f);
+  // clients_per_round >= U (or 0) means every client, in order.
+  cfg.clients_per_round = U;
+  fl::Algorithm all(cfg, infos, 2);
+  BOOST_TEST(all.configure(3).tasks.size() == std::size_t(U));
+  BOOST_TEST(all.configure(3).tasks[U - 1].client == U - 1);
 }

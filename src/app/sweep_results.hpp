@@ -1,0 +1,60 @@
+// Sweep results: one run's numbers read from its result files, index.csv (one row per run) and
+// aggregate.csv (mean and Student-t 95% confidence interval over seeds).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/sweep_spec.hpp"
+
+namespace fedgrid::app {
+
+struct RunResult {
+  // complete | failed (the run exited non-zero) | incomplete (no summary.json) | missing (no
+  // folder) | stale (complete, but for another resolved scenario or seed)
+  std::string status = "missing";
+  std::string algorithm;
+  double rounds = 0;
+  double virtual_time = 0;
+  double final_test_accuracy = 0;
+  double time_limit = 0;              // NaN when the scenario has no time budget
+  double test_accuracy_at_limit = 0;  // last test accuracy of a round ending <= time_limit
+  double time_to_target = 0;          // t_end of the first round reaching target_accuracy
+  double heterogeneity = 0;           // CV of client speeds (generated platforms)
+  double wall_seconds = 0;            // from wall.json
+};
+
+// What a run folder must hold to count as this run: the manifest's resolved scenario (as the
+// JSON string manifest.json stores it) and seed, plus the time limit for the accuracy column.
+struct RunExpectation {
+  std::string resolved_json;
+  uint64_t seed = 0;
+  double time_limit = 0;  // NaN: none
+};
+
+// True when dir/summary.json exists and dir/manifest.json names the expected scenario and seed.
+bool run_is_complete(const std::string& dir, const RunExpectation& expect);
+
+// Reads summary.json, wall.json and rounds.csv of a complete run (status "complete"); any other
+// folder gets status incomplete/missing/stale and NaN numbers.
+RunResult read_run(const std::string& dir, const RunExpectation& expect,
+                   std::optional<double> target_accuracy);
+
+// index.csv: id, one column per axis, algorithm, status, rounds, virtual_time,
+// final_test_accuracy, time_limit, test_accuracy_at_limit, time_to_target, heterogeneity,
+// wall_seconds.
+std::string index_csv(const SweepSpec& spec, const std::vector<RunSpec>& runs,
+                      const std::vector<RunResult>& results);
+
+// aggregate.csv: one row per combination of the non-seed axes: runs (complete) and planned,
+// then for each number its mean over complete runs and the half-width of the 95% confidence
+// interval t_{0.975, n-1} s / sqrt(n) (empty for n < 2). time_to_target is averaged over the
+// runs that reached the target; `reached` counts them.
+std::string aggregate_csv(const SweepSpec& spec, const std::vector<RunSpec>& runs,
+                          const std::vector<RunResult>& results);
+
+// Quantile of Student's t distribution: P(T <= t) = p with df degrees of freedom (df >= 1).
+double student_t_quantile(double p, int df);
+
+}  // namespace fedgrid::app

@@ -1,0 +1,216 @@
+// Platform loading/building, per-client parameters and slot actors (see world.hpp).
+#include "sim/world.hpp"
+
+#include <malloc.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <xbt/config.hpp>
+
+#include "platform/platform.hpp"
+#include "util/error.hpp"
+
+namespace fedgrid::sim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct NetFactors {
+  double lat = 1, bw = 1;
+};
+
+// LV08 multiplies latencies by 13.01 and bandwidths by 0.97 unless configured otherwise.
+NetFactors network_factors() {
+  const std::string model = simgrid::config::get_value<std::string>("network/model");
+  NetFactors f{model == "LV08" ? 13.01 : 1.0, model == "LV08" ? 0.97 : 1.0};
+  try {
+    if (!simgrid::config::is_default("network/latency-factor")) {
+      f.lat = std::stod(simgrid::config::get_value<std::string>("network/latency-factor"));
+    }
+    if (!simgrid::config::is_default("network/bandwidth-factor")) {
+      f.bw = std::stod(simgrid::config::get_value<std::string>("network/bandwidth-factor"));
+    }
+  } catch (const std::exception&) {
+    // Piecewise factor specifications: keep the model's defaults for the estimate.
+  }
+  return f;
+}
+
+// Estimated transfer time of `bytes` over a route of latency `lat` and bottleneck bandwidth `bw`.
+double estimate(double lat, double bw, double bytes, NetFactors f) {
+  return lat * f.lat + (std::isfinite(bw) ? bytes / (bw * f.bw) : 0.0);
+}
+
+double route_estimate(sg4::Host* a, sg4::Host* b, double bytes, NetFactors f) {
+  std::vector<sg4::Link*> links;
+  double lat = 0;
+  a->route_to(b, links, &lat);
+  double bw = std::numeric_limits<double>::infinity();
+  for (auto* l : links) bw = std::min(bw, l->get_bandwidth());
+  return estimate(lat, bw, bytes, f);
+}
+
+double mean_work(const Context& ctx) {
+  const auto& w = ctx.stage_work;
+  return std::accumulate(w.begin(), w.end(), 0.0) / static_cast<double>(w.size());
+}
+
+// The client stops computing this long before the deadline: the upload estimate with 5% slack,
+// plus 1 us for SimGrid's numerical precision (1e-9 s) even with free links.
+double upload_margin(double upload_estimate) { return 1.05 * upload_estimate + 1e-6; }
+
+// Per-client parameters from the hosts' routes to the server.
+void route_params(Context& ctx, World& w, const std::string& where) {
+  const auto& sc = ctx.exp->scenario;
+  const NetFactors f = network_factors();
+  const double bytes = static_cast<double>(ctx.model_bytes);
+  const double work = mean_work(ctx);
+  auto& engine = *sg4::Engine::get_instance();
+  for (int u = 0; u < sc.clients; ++u) {
+    const std::string name = "client-" + std::to_string(u);
+    sg4::Host* h = engine.host_by_name_or_null(name);
+    if (!h) {
+      util::throw_input_error(
+          where, 0, "host '" + name + "'",
+          "a host per client (client-0 .. client-" + std::to_string(sc.clients - 1) + ")",
+          "none named '" + name + "'");
+    }
+    ctx.client_hosts.push_back(h);
+    ClientParams& c = ctx.clients[u];
+    c.upload_margin = upload_margin(route_estimate(h, ctx.server_host, bytes, f));
+    const double down = route_estimate(ctx.server_host, h, bytes, f);
+    w.infos.push_back({h->get_speed() / work, down + c.upload_margin, ctx.exp->shards[u].size()});
+  }
+}
+
+// A given SimGrid XML file with hosts "server" and "client-<u>".
+void load_xml(sg4::Engine& engine, Context& ctx, World& w) {
+  try {
+    engine.load_platform(w.platform_file);
+    engine.seal_platform();  // XML zones are sealed at run() otherwise; route_to() needs it now
+  } catch (const std::exception& ex) {
+    util::throw_input_error(w.platform_file, 0, "", "a valid SimGrid platform", ex.what());
+  }
+  ctx.server_host = engine.host_by_name_or_null("server");
+  if (!ctx.server_host) {
+    util::throw_input_error(w.platform_file, 0, "host 'server'", "a host named 'server'", "none");
+  }
+  route_params(ctx, w, w.platform_file);
+}
+
+// A host with a split-duplex access link towards the star's centre, like platform::to_xml's
+// <host>, <link sharing_policy="SPLITDUPLEX"> and <host_link>.
+sg4::SplitDuplexLink* add_host(sg4::NetZone* zone, const std::string& host, double speed,
+                               const std::string& link, double bandwidth, double latency,
+                               sg4::Host** out) {
+  *out = zone->create_host(host, speed);
+  sg4::SplitDuplexLink* l = zone->create_split_duplex_link(link, bandwidth);
+  l->set_latency(latency)->seal();
+  zone->add_route((*out)->get_netpoint(), nullptr, nullptr, nullptr,
+                  {{l, sg4::LinkInRoute::Direction::UP}}, true);
+  return l;
+}
+
+// The generated platform built in place (the same star platform::to_xml describes, without
+// writing and parsing XML): a star zone with the server, its optional shared link and either
+// one host per client or, with host slots, `slots` hosts of speed kSlotSpeed whose access links
+// the server sets per round.
+void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int slots) {
+  auto* zone = sg4::create_star_zone("fedgrid");
+  if (p.server_bandwidth) {
+    add_host(zone, "server", p.server_speed, "server-link", *p.server_bandwidth, p.server_latency,
+             &ctx.server_host);
+  } else {
+    ctx.server_host = zone->create_host("server", p.server_speed);
+    zone->add_route(ctx.server_host->get_netpoint(), nullptr, nullptr, nullptr, {}, true);
+  }
+  const int hosts = host_slots ? slots : static_cast<int>(p.clients.size());
+  if (host_slots) ctx.slots.resize(slots);
+  for (int i = 0; i < hosts; ++i) {
+    const auto& c = p.clients[i];  // host slots: initial values, replaced each round
+    if (!host_slots) {
+      sg4::Host* h = nullptr;
+      add_host(zone, c.name, c.speed, "link-" + std::to_string(i), c.bandwidth, c.latency, &h);
+      continue;
+    }
+    Slot& s = ctx.slots[i];
+    auto* l = add_host(zone, "slot-" + std::to_string(i), kSlotSpeed,
+                       "slot-link-" + std::to_string(i), c.bandwidth, c.latency, &s.host);
+    s.link_up = l->get_link_up();
+    s.link_down = l->get_link_down();
+  }
+  zone->seal();
+  sg4::Engine::get_instance()->seal_platform();
+}
+
+// Client parameters of host slots, from the generated values (same formulas as the routes).
+void slot_params(Context& ctx, const platform::Platform& p, World& w) {
+  const NetFactors f = network_factors();
+  const double bytes = static_cast<double>(ctx.model_bytes);
+  const double work = mean_work(ctx);
+  const double server_bw =
+      p.server_bandwidth ? *p.server_bandwidth : std::numeric_limits<double>::infinity();
+  const double server_lat = p.server_bandwidth ? p.server_latency : 0.0;
+  for (std::size_t u = 0; u < p.clients.size(); ++u) {
+    const auto& h = p.clients[u];
+    ClientParams& c = ctx.clients[u];
+    c.bandwidth = h.bandwidth;
+    c.latency = h.latency;
+    c.exec_scale = kSlotSpeed / h.speed;
+    const double bw = std::min(h.bandwidth, server_bw);
+    c.upload_margin = upload_margin(estimate(h.latency + server_lat, bw, bytes, f));
+    const double down = estimate(server_lat + h.latency, bw, bytes, f);
+    w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.exp->shards[u].size()});
+  }
+}
+
+}  // namespace
+
+World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir, int slots) {
+  const auto& sc = ctx.exp->scenario;
+  const auto& pc = sc.platform;
+  World w;
+  w.platform_file = pc.file;
+  w.heterogeneity = std::numeric_limits<double>::quiet_NaN();
+  ctx.clients.resize(sc.clients);
+  if (!pc.generate) {
+    load_xml(engine, ctx, w);
+  } else {
+    const platform::Platform p =
+        platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
+    w.heterogeneity = p.heterogeneity;
+    w.host_slots = slots < sc.clients;
+    build_star(ctx, p, w.host_slots, slots);
+    if (w.host_slots) {
+      slot_params(ctx, p, w);
+      return w;
+    }
+    // The same platform as XML, for reference (and for tools that read it).
+    metrics::write_file_atomic(out_dir, "platform.xml", platform::to_xml(p));
+    w.platform_file = (fs::path(out_dir) / "platform.xml").string();
+    route_params(ctx, w, w.platform_file);
+  }
+  ctx.slots.resize(slots);
+  for (int i = 0; i < slots; ++i) ctx.slots[i].host = ctx.client_hosts[i];
+  return w;
+}
+
+void create_slots(Context& ctx, int slots) {
+  // Without stack guard pages SimGrid takes each stack from calloc(); with no top padding the
+  // heap grows by exactly each stack, whose fresh pages calloc() need not clear: they stay
+  // untouched (not resident) except the few the slot uses.
+  mallopt(M_TOP_PAD, 0);
+  for (int i = 0; i < slots; ++i) {
+    Slot& s = ctx.slots[i];
+    s.start = sg4::Semaphore::create(0);
+    s.down = sg4::Mailbox::by_name("down-" + std::to_string(i));
+    s.up = sg4::Mailbox::by_name("up-" + std::to_string(i));
+    sg4::Actor::create("slot-" + std::to_string(i), s.host, slot_actor, &ctx, i);
+  }
+  mallopt(M_TOP_PAD, 128 * 1024);  // glibc's default
+}
+
+}  // namespace fedgrid::sim
