@@ -1,6 +1,7 @@
 // CSV/JSON output with atomic renames (see recorder.hpp for the file layout).
 #include "metrics/recorder.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -9,12 +10,32 @@ namespace fedgrid::metrics {
 
 namespace fs = std::filesystem;
 
-std::string fmt(double v) {
-  if (std::isnan(v)) return "";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+namespace {
+
+// Appends v like printf("%.10g") (std::to_chars with a precision is specified as printf's %g in
+// the C locale), or nothing for NaN: the CSV cell format of fmt() without a temporary string.
+void append_number(std::string& out, double v) {
+  if (std::isnan(v)) return;
+  if (std::isinf(v)) {
+    out += v > 0 ? "inf" : "-inf";
+    return;
+  }
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 10).ptr);
+}
+
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+}  // namespace
+
+std::string fmt(double v) {
+  std::string s;
+  append_number(s, v);
+  return s;
 }
 
 std::string json_number(double v) {
@@ -58,6 +79,7 @@ CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::str
       final_((fs::path(dir) / name).string()) {
   f_ = std::fopen(tmp_.c_str(), "w");
   if (!f_) throw std::runtime_error("cannot write " + tmp_);
+  std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);  // million-row files: few large writes
   line(header);
 }
 
@@ -79,7 +101,7 @@ CsvFile::~CsvFile() {
 }
 
 void CsvFile::line(const std::string& text) {
-  std::fputs(text.c_str(), f_);
+  std::fwrite(text.data(), 1, text.size(), f_);
   std::fputc('\n', f_);
 }
 
@@ -123,16 +145,44 @@ void Recorder::round(const RoundRecord& r) {
 }
 
 void Recorder::client(const ClientRecord& c) {
-  clients_.line(std::to_string(c.round) + "," + std::to_string(c.client) + "," +
-                std::to_string(c.batch) + "," + std::to_string(c.stages_done) + "," +
-                fmt(c.t_download) + "," + fmt(c.t_compute) + "," + fmt(c.t_done) + "," + c.status +
-                "," + c.reason + "," + std::to_string(c.bytes_up));
+  std::string& s = line_;
+  s.clear();
+  append_int(s, c.round);
+  s += ',';
+  append_int(s, c.client);
+  s += ',';
+  append_int(s, c.batch);
+  s += ',';
+  append_int(s, c.stages_done);
+  s += ',';
+  append_number(s, c.t_download);
+  s += ',';
+  append_number(s, c.t_compute);
+  s += ',';
+  append_number(s, c.t_done);
+  s += ',';
+  s += c.status;
+  s += ',';
+  s += c.reason;
+  s += ',';
+  append_int(s, c.bytes_up);
+  clients_.line(s);
 }
 
 void Recorder::layer(const LayerRecord& l) {
-  layers_.line(std::to_string(l.round) + "," + std::to_string(l.stage) + "," + l.name + "," +
-               std::to_string(l.contributors) + "," + fmt(l.expected_p) + "," +
-               (l.updated ? "1" : "0"));
+  std::string& s = line_;
+  s.clear();
+  append_int(s, l.round);
+  s += ',';
+  append_int(s, l.stage);
+  s += ',';
+  s += l.name;
+  s += ',';
+  append_int(s, l.contributors);
+  s += ',';
+  append_number(s, l.expected_p);
+  s += l.updated ? ",1" : ",0";
+  layers_.line(s);
 }
 
 void Recorder::finish(const std::string& summary_json) {

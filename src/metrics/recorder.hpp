@@ -70,6 +70,7 @@ class Recorder {
  private:
   std::string dir_;
   CsvFile rounds_, clients_, layers_;
+  std::string line_;  // reused buffer of the row being written
 };
 
 // Writes `text` to dir/name atomically (temporary name + rename).
