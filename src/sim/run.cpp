@@ -169,6 +169,10 @@ std::string wall_json(const Context& ctx, Clock::time_point started, Clock::time
 
 std::vector<std::string> engine_args(const io::Experiment& exp, const RunOptions& opt) {
   std::vector<std::string> args{"fedgrid", "--log=xbt_cfg.thres:warning"};
+#ifdef FEDGRID_SANITIZE_BUILD
+  // AddressSanitizer cannot follow SimGrid's raw context switches: use OS threads.
+  args.push_back("--cfg=contexts/factory:thread");
+#endif
   for (const auto& c : exp.scenario.simgrid_cfg) args.push_back("--cfg=" + c);
   for (const auto& a : opt.engine_args) args.push_back(a);
   return args;
