@@ -171,7 +171,7 @@ static Axis load_zip_axis(const std::string& file, const YAML::Node& g, const YA
   for (auto it = body.begin(); it != body.end(); ++it) {
     const std::string key = it->first.Scalar();
     if (key != "label") check_key(file, it->first, where + "." + key);
-    const YAML::Node& list = it->second;
+    const YAML::Node list = it->second;  // a copy: `it->` yields a temporary
     if (!list.IsSequence() || list.size() == 0) {
       throw_input_error(file, line_of(list) ? line_of(list) : line_of(it->first), where + "." + key,
                         "a non-empty list", describe(list));
