@@ -186,6 +186,28 @@ void note_clamps(const fl::Algorithm& algo) {
                algo.clamps().size(), c.round, c.client, c.wanted, c.got);
 }
 
+// The server (big stack: it helps the math threads while it waits, Eigen keeps temporaries on
+// the stack) and the slots (small stacks: SimGrid calls only).
+void create_actors(Context& ctx, int slots) {
+  choose_stack_guards(slots);
+  sg4::Engine::set_config("contexts/stack-size:8192");
+  sg4::Actor::create("server", ctx.server_host, server_actor, &ctx);
+  const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
+  sg4::Engine::set_config("contexts/stack-size:" +
+                          std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
+  create_slots(ctx, slots);
+}
+
+void init_context(Context& ctx, const io::Experiment& exp, const RunOptions& opt) {
+  const auto& sc = exp.scenario;
+  ctx.exp = &exp;
+  ctx.quiet = opt.quiet;
+  for (const auto& st : exp.model.stages()) {
+    ctx.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops : sc.timing.work_per_sample);
+  }
+  ctx.model_bytes = exp.model.num_params() * sizeof(float);
+}
+
 }  // namespace
 
 std::string simgrid_version() {
@@ -208,7 +230,6 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   int argc = static_cast<int>(argv.size());
   argv.push_back(nullptr);
   sg4::Engine engine(&argc, argv.data());
-
   // `plan` without -o still needs a folder for a generated platform: a temporary one.
   const bool temp_dir = opt.out_dir.empty();
   const std::string out_dir =
@@ -216,18 +237,10 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
           ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
           : opt.out_dir;
   fs::create_directories(out_dir);
-
   Context ctx;
-  ctx.exp = &exp;
-  ctx.quiet = opt.quiet;
-  for (const auto& st : exp.model.stages()) {
-    ctx.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops : sc.timing.work_per_sample);
-  }
-  ctx.model_bytes = exp.model.num_params() * sizeof(float);
-  const int slots = sc.algorithm.clients_per_round > 0
-                        ? std::min(sc.algorithm.clients_per_round, sc.clients)
-                        : sc.clients;
-  const World world = build_world(engine, ctx, out_dir, slots);
+  init_context(ctx, exp, opt);
+  const int slots = std::min(sc.algorithm.clients_per_round, sc.clients);  // K (or all)
+  const World world = build_world(engine, ctx, out_dir, slots > 0 ? slots : sc.clients);
   fl::Algorithm algo(sc.algorithm, world.infos, exp.model.num_stages());
   ctx.algorithm = &algo;
   check_deadlines(exp, algo, world.infos);
@@ -245,20 +258,11 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   ctx.inbox_sem = sg4::Semaphore::create(0);
   metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   metrics::write_file_atomic(opt.out_dir, "partition.csv", io::partition_csv(exp));
-
   const int threads = resolve_threads(opt.threads);
   std::unique_ptr<MathEngine> math;
   if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
   ctx.math = math.get();
-  choose_stack_guards(slots);
-  // The server helps the math threads while it waits: room for Eigen's stack temporaries. The
-  // slots and the NIC helper do no math: small stacks.
-  sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.server_host, server_actor, &ctx);
-  const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
-  sg4::Engine::set_config("contexts/stack-size:" +
-                          std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
-  create_slots(ctx, slots);
+  create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
   const auto t_end = Clock::now();

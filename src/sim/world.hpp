@@ -1,5 +1,6 @@
-// The SimGrid world of one run: platform (XML, or host slots for sampled populations), what each
-// client's link and speed imply (upload margin, P_u, B_u), and the client slot actors.
+// The SimGrid world of one run: the platform (a given XML file, or the generated star built in
+// place, as host slots for sampled populations), what each client's link and speed imply (upload
+// margin, P_u, B_u), and the client slot actors.
 #pragma once
 
 #include <string>
@@ -11,9 +12,10 @@ namespace fedgrid::sim {
 
 // Speed of every host slot (flop/s); a client's work is scaled by kSlotSpeed / its own speed.
 constexpr double kSlotSpeed = 1e9;
-// Stacks of the slot actors (KiB): they make SimGrid calls only (no math, no exceptions), and
-// measured at most 3.6 KiB of stack. Without guard pages (more than ~30k slots) an overflow
-// would go unnoticed, so 12 KiB leaves a 3x margin at 12 KiB of memory per slot.
+// Stacks of the slot actors (KiB). Slots only make SimGrid calls (no math, no exceptions); their
+// measured stack high-water mark is 3.6 KiB. With guard pages an overflow is caught; without them
+// (beyond ~30k slots, see run.cpp) it would not be, and the stack is resident memory per slot:
+// 12 KiB keeps a 3x margin.
 constexpr int kSlotStackKiB = 32;
 constexpr int kSlotStackNoGuardKiB = 12;
 

@@ -600,5 +600,85 @@ def case_sweep_plot():
         check(len(body) == 4, "table.md should list the 4 groups:\n" + "\n".join(table))
 
 
+def result_files(folder):
+    # Everything but wall.json (wall-clock times) and manifest.json (names the command line).
+    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))
+            if n not in ("wall.json", "manifest.json")}
+
+
+def case_threads():
+    # The math threads (gradients, evaluation chunks) change no result byte: 1, 2 and 3 threads
+    # on two real-math scenarios; manifest.json and wall.json record the thread count.
+    with tempfile.TemporaryDirectory() as tmp:
+        for scen in ("synthetic-deadline.yaml", "mnist-mlp.yaml"):
+            base = None
+            for t in (1, 2, 3):
+                out = os.path.join(tmp, "%s-%d" % (scen, t))
+                run(["run", os.path.join(CI, scen), "-o", out, "--quiet", "--threads", str(t)])
+                manifest = json.load(open(os.path.join(out, "manifest.json")))
+                wall = json.load(open(os.path.join(out, "wall.json")))
+                check(manifest["threads"] == t and wall["threads"] == t, (manifest, wall))
+                check(wall["gradients"] > 0 and wall["gradient_cpu_seconds"] > 0, wall)
+                split = wall["gradient_seconds"] + wall["evaluation_seconds"] + \
+                    wall["simulation_seconds"]
+                check(abs(split - wall["wall_seconds"]) < 1e-6, "wall.json split: %s" % wall)
+                files = result_files(out)
+                if base is None:
+                    base = files
+                    continue
+                check(sorted(files) == sorted(base), "file lists differ: %s" % sorted(files))
+                for n in base:
+                    check(files[n] == base[n], "%s: %s differs between 1 and %d threads" %
+                          (scen, n, t))
+            print("%s: %d result files identical with 1, 2 and 3 threads" % (scen, len(base)))
+    out = run(["run", os.path.join(CI, "synthetic-deadline.yaml"), "--threads", "0"], expect=2)
+    check("--threads expects an integer" in out, out)
+
+
+def case_selection():
+    # algorithm.clients_per_round: K of U clients per round (seeded, uniform without
+    # replacement); only they appear in clients.csv and plan.csv; with a generated platform the
+    # simulator instantiates K host slots (no platform.xml). The run is deterministic, also
+    # with guard-less 12 KiB slot stacks (the mode used beyond ~30k slots).
+    U, K, R = 10, 4, 200
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    sets = ["--set", "algorithm.clients_per_round=%d" % K, "--set", "algorithm.rounds=%d" % R,
+            "--set", "algorithm.time_budget=%g" % (0.5 * R)]
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = os.path.join(tmp, "a"), os.path.join(tmp, "b")
+        run(["run", scen, "-o", a, "--quiet", "--threads", "1"] + sets)
+        run(["run", scen, "-o", b, "--quiet", "--threads", "2", "--cfg=contexts/guard-size:0"] +
+            sets)
+        fa, fb = result_files(a), result_files(b)
+        check(sorted(fa) == sorted(fb), "file lists differ")
+        for n in fa:
+            check(fa[n] == fb[n], "%s differs between two runs of the same seed" % n)
+        check("platform.xml" not in fa, "host slots: no platform.xml expected")
+        summary = json.load(open(os.path.join(a, "summary.json")))
+        check(summary["clients_per_round"] == K and summary["platform"] == "host-slots", summary)
+        rs, cs = rows(os.path.join(a, "rounds.csv")), rows(os.path.join(a, "clients.csv"))
+        plan = rows(os.path.join(a, "plan.csv"))
+        check(len(rs) == R and len(cs) == R * K and len(plan) == R * K,
+              "rows: rounds %d clients %d plan %d" % (len(rs), len(cs), len(plan)))
+        picked = [0] * U
+        subsets = set()
+        for r in rs:
+            ids = [int(c["client"]) for c in cs if c["round"] == r["round"]]
+            planned = [int(p["client"]) for p in plan if p["round"] == r["round"]]
+            check(ids == sorted(set(ids)) and len(ids) == K and ids == planned,
+                  "round %s: clients %s, plan %s" % (r["round"], ids, planned))
+            check(int(r["selected"]) == K and
+                  int(r["full"]) + int(r["partial"]) + int(r["dropped"]) == K, r)
+            for u in ids:
+                picked[u] += 1
+            subsets.add(tuple(ids))
+        # P(picked) = K/U: mean 80 per client, sd sqrt(R p (1-p)) = 6.9; 5 sd = 35.
+        print("selections per client over %d rounds: %s (expected %d)" % (R, picked, R * K // U))
+        check(all(abs(p - R * K / U) < 35 for p in picked), "selection frequencies %s" % picked)
+        check(len(subsets) > R // 2, "only %d distinct selections" % len(subsets))
+        full = sum(int(r["full"]) for r in rs)
+        check(full > 0 and float(rs[-1]["test_accuracy"]) > 0.5, "the sampled run did not learn")
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)
