@@ -10,7 +10,8 @@
 #include "util/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/tmp/fedgrid-fuzz-scenario-" + std::to_string(getpid()) + ".yaml";
+  static const std::string path =
+      "/tmp/fedgrid-fuzz-scenario-" + std::to_string(getpid()) + ".yaml";
   std::string text(reinterpret_cast<const char*>(data), size);
   std::string override_line;
   auto nl = text.find('\n');
