@@ -80,12 +80,18 @@ int Conv2d::chunk_samples(int batch) const {
   return static_cast<int>(std::min<std::size_t>(n, std::size_t(std::max(batch, 1))));
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define FEDGRID_NO_LOOP_PATTERNS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FEDGRID_NO_LOOP_PATTERNS
+#endif
+
 // X^col (M x K, column-major, M = count*P) of samples [first, first+count): column
 // (c*k + i)*k + l, row j*P + oh*oW + ow = x_j[c][oh*s + i - p][ow*s + l - p] (0 outside).
 // Rows are short (oW floats): plain loops, kept from becoming memmove/memset calls (call
 // overhead dominated CNN2's im2col) by the attribute.
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Conv2d::im2col(
-    const ConstMatrixRef& in, int first, int count, float* cols) const {
+FEDGRID_NO_LOOP_PATTERNS void Conv2d::im2col(const ConstMatrixRef& in, int first, int count,
+                                             float* cols) const {
   const Shape is = in_shape(), os = out_shape();
   const std::size_t M = std::size_t(count) * os.plane();
   for (int c = 0; c < is.c; ++c) {
