@@ -23,7 +23,7 @@ static const char* kUsage =
     "  run SCENARIO.yaml [-o DIR] [--set key=value]... [--seed N] [--quiet] [--cfg=..] [--log=..]\n"
     "        simulate the scenario and write rounds.csv, clients.csv, layers.csv, plan.csv,\n"
     "        partition.csv, platform.xml (if generated), summary.json, manifest.json to DIR\n"
-    "        (default results/<scenario name>)\n"
+    "        (default results/<scenario name>); --threads N: math threads (default: all cores)\n"
     "  validate SCENARIO.yaml [--set key=value]...\n"
     "        check the scenario, model, data and platform without simulating\n"
     "  platform SCENARIO.yaml -o FILE.xml [--seed N]\n"

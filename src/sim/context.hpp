@@ -4,7 +4,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <simgrid/s4u.hpp>
 #include <vector>
 
@@ -37,7 +36,7 @@ struct Report {
 };
 
 // A client slot: one persistent actor that plays the i-th selected client of every round. With
-// per-client hosts it migrates to the client's host; with host slots (see run.cpp) the server
+// per-client hosts it migrates to the client's host; with host slots (world.cpp) the server
 // re-parameterises the slot's host link and the execution scale instead.
 struct Slot {
   sg4::Host* host = nullptr;
