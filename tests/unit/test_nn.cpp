@@ -21,19 +21,7 @@ using nn::Matrix;
 using nn::MatrixD;
 using nn::Vector;
 
-// ---- malloc counting (glibc, no sanitizer): proves steady-state calls do not allocate ----
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define FEDGRID_COUNT_MALLOC 1
-extern "C" void* __libc_malloc(std::size_t size);
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_mallocs{0};
-}  // namespace
-extern "C" void* malloc(std::size_t size) noexcept {
-  if (g_counting.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1);
-  return __libc_malloc(size);
-}
-#endif
+#include "malloc_counter.hpp"  // defines malloc for this test executable
 
 namespace {
 
