@@ -30,7 +30,22 @@ struct Options {
   bool help = false;
   int threads = 0;  // 0 = every core
   std::vector<std::string> engine_args;
+  int checkpoint_every = 0;
+  std::string resume;  // run folder to continue
 };
+
+// A whole-string integer in [lo, hi], or an InputError naming the flag.
+static long parse_count(const std::string& cmd, const std::string& flag, const std::string& v,
+                        long lo, long hi) {
+  try {
+    std::size_t pos = 0;
+    long n = std::stol(v, &pos);
+    if (pos == v.size() && n >= lo && n <= hi) return n;
+  } catch (const std::exception&) {
+  }
+  throw util::InputError(cmd + ": " + flag + " expects an integer in [" + std::to_string(lo) +
+                         ", " + std::to_string(hi) + "], found '" + v + "'");
+}
 
 // Parses the options common to the subcommands; `allowed` lists the flags this one takes.
 static Options parse(const std::vector<std::string>& args, const std::string& cmd,
@@ -72,16 +87,13 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
       }
     } else if (a == "--threads") {
       check("--threads");
-      std::string v = need_value(i, a);
-      try {
-        std::size_t pos = 0;
-        long t = std::stol(v, &pos);
-        if (pos != v.size() || t < 1 || t > 4096) throw std::invalid_argument(v);
-        o.threads = static_cast<int>(t);
-      } catch (const std::exception&) {
-        throw util::InputError(cmd + ": --threads expects an integer in [1, 4096], found '" + v +
-                               "'");
-      }
+      o.threads = static_cast<int>(parse_count(cmd, a, need_value(i, a), 1, 4096));
+    } else if (a == "--checkpoint-every") {
+      check("--checkpoint-every");
+      o.checkpoint_every = static_cast<int>(parse_count(cmd, a, need_value(i, a), 1, 1 << 30));
+    } else if (a == "--resume") {
+      check("--resume");
+      o.resume = need_value(i, a);
     } else if (a == "--quiet" || a == "-q") {
       check("--quiet");
       o.quiet = true;
@@ -96,7 +108,15 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
       throw util::InputError(cmd + ": unexpected argument '" + a + "'");
     }
   }
-  if (!o.help && o.scenario.empty()) throw util::InputError(cmd + ": expects a SCENARIO.yaml");
+  if (!o.resume.empty()) {
+    if (!o.scenario.empty() || !o.sets.empty() || o.seed || !o.out.empty()) {
+      throw util::InputError(cmd +
+                             ": --resume DIR takes the scenario, -o, --set and --seed of the "
+                             "interrupted run; give none of them");
+    }
+  } else if (!o.help && o.scenario.empty()) {
+    throw util::InputError(cmd + ": expects a SCENARIO.yaml");
+  }
   return o;
 }
 
@@ -121,22 +141,86 @@ static std::string manifest_json(const io::Scenario& s, const std::string& comma
 
 static const char* kRunHelp =
     "usage: fedgrid run SCENARIO.yaml [-o DIR] [--set key.path=value]... [--seed N] [--quiet]\n"
-    "                   [--threads N] [--cfg=simgrid:option]... [--log=simgrid-log-setting]...\n"
+    "                   [--threads N] [--checkpoint-every K] [--cfg=simgrid:option]...\n"
+    "                   [--log=simgrid-log-setting]...\n"
+    "       fedgrid run --resume DIR [--threads N] [--checkpoint-every K] [--quiet] [--cfg=...]\n"
     "Simulates the scenario in SimGrid virtual time with real gradient computations and writes\n"
     "the results to DIR (default results/<scenario name>): rounds.csv, clients.csv, layers.csv,\n"
     "plan.csv, partition.csv, platform.xml (generated platforms), manifest.json and, last,\n"
     "summary.json (present only when the run completed). A progress line per round goes to\n"
     "stderr unless --quiet. --set overrides any scenario key (e.g. --set algorithm.rounds=5).\n"
     "--threads N computes the gradients and evaluations on N threads (default: every core);\n"
-    "the result files are the same whatever N (wall.json reports the time split).\n";
+    "the result files are the same whatever N (wall.json reports the time split).\n"
+    "SIGINT/SIGTERM stop the run after the current round: the files hold the finished rounds,\n"
+    "summary.json says \"complete\": false, DIR/checkpoint is written and the exit code is\n"
+    "128 + the signal. --checkpoint-every K also writes DIR/checkpoint every K rounds (model,\n"
+    "optimiser, clock, file sizes). --resume DIR continues a stopped or killed run from its\n"
+    "checkpoint with the same scenario and options; the result files are then byte-identical\n"
+    "to those of an uninterrupted run (wall.json aside).\n";
+
+// How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,
+// and the resolved scenario to detect a changed file (stored in checkpoints).
+static std::string resolved_text(const io::Scenario& s) {
+  YAML::Emitter em;
+  em << s.resolved;
+  return em.c_str();
+}
+
+static std::string invocation_yaml(const Options& o, const io::Scenario& s) {
+  YAML::Node n;
+  n["scenario"] = fs::absolute(o.scenario).lexically_normal().string();
+  for (const auto& v : o.sets) n["set"].push_back(v);
+  if (o.seed) n["seed"] = std::to_string(*o.seed);
+  for (const auto& v : o.engine_args) n["engine_args"].push_back(v);
+  n["resolved"] = resolved_text(s);
+  YAML::Emitter em;
+  em << n;
+  return std::string(em.c_str()) + "\n";
+}
+
+// Turns the checkpoint's invocation back into options (for --resume).
+static Options resumed_options(const Options& given, const io::Checkpoint& c,
+                               std::string* resolved) {
+  const std::string where = given.resume + "/checkpoint";
+  Options o = given;
+  try {
+    YAML::Node n = YAML::Load(c.invocation);
+    o.scenario = n["scenario"].as<std::string>();
+    o.out = given.resume;
+    for (const auto& v : n["set"]) o.sets.push_back(v.as<std::string>());
+    if (n["seed"]) o.seed = std::stoull(n["seed"].as<std::string>());
+    o.engine_args.clear();  // the run's own, then those given now (e.g. --log settings)
+    for (const auto& v : n["engine_args"]) o.engine_args.push_back(v.as<std::string>());
+    for (const auto& v : given.engine_args) o.engine_args.push_back(v);
+    *resolved = n["resolved"].as<std::string>();
+  } catch (const std::exception& e) {
+    throw util::InputError(where + ": expected the run's invocation, found an unreadable one (" +
+                           e.what() + ")");
+  }
+  return o;
+}
 
 int cmd_run(const std::vector<std::string>& args) {
-  Options o = parse(args, "run", "-o --set --seed --quiet --cfg --threads");
+  Options o =
+      parse(args, "run", "-o --set --seed --quiet --cfg --threads --checkpoint-every --resume");
   if (o.help) {
     std::fputs(kRunHelp, stdout);
     return 0;
   }
+  std::optional<io::Checkpoint> checkpoint;
+  std::string resolved_then;
+  if (!o.resume.empty()) {
+    checkpoint = io::read_checkpoint(o.resume);
+    o = resumed_options(o, *checkpoint, &resolved_then);
+  }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
+  const std::string invocation = invocation_yaml(o, s);
+  if (checkpoint) {
+    if (resolved_text(s) != resolved_then) {
+      throw util::InputError(o.scenario + ": expected the scenario the checkpoint in " + o.resume +
+                             " was taken with, found a changed file (start a new run instead)");
+    }
+  }
   std::string cmdline = "fedgrid run";
   for (const auto& a : args) cmdline += " " + a;
   sim::RunOptions ro;
@@ -144,12 +228,32 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.quiet = o.quiet;
   ro.engine_args = o.engine_args;
   ro.threads = sim::resolve_threads(o.threads);
+  ro.checkpoint_every = o.checkpoint_every;
+  ro.resume = checkpoint ? &*checkpoint : nullptr;
+  ro.invocation = invocation;
   io::Experiment e = io::prepare_experiment(s);
+  if (checkpoint && !s.timing.timing_only &&
+      checkpoint->params.size() != static_cast<Eigen::Index>(e.model.num_params())) {
+    throw util::InputError(o.resume + "/checkpoint: expected " +
+                           std::to_string(e.model.num_params()) + " parameters, found " +
+                           std::to_string(checkpoint->params.size()));
+  }
   fs::create_directories(ro.out_dir);
   // Until this run completes, the folder must not look complete (a previous summary.json).
   fs::remove(fs::path(ro.out_dir) / "summary.json");
-  metrics::write_file_atomic(ro.out_dir, "manifest.json", manifest_json(s, cmdline, ro.threads));
-  sim::run_simulation(e, ro);
+  // A resumed run keeps the manifest of the run it continues.
+  if (!checkpoint) {
+    metrics::write_file_atomic(ro.out_dir, "manifest.json", manifest_json(s, cmdline, ro.threads));
+  }
+  ro.stop_on_signals = true;
+  const int stopped = sim::run_simulation(e, ro);
+  if (stopped) {
+    std::fprintf(stderr,
+                 "[fedgrid] stopped by signal %d; finished rounds are in %s (summary.json: "
+                 "\"complete\": false); continue with: fedgrid run --resume %s\n",
+                 stopped, ro.out_dir.c_str(), ro.out_dir.c_str());
+    return 128 + stopped;
+  }
   if (!o.quiet) std::fprintf(stderr, "[fedgrid] results written to %s\n", ro.out_dir.c_str());
   return 0;
 }

@@ -171,8 +171,12 @@ std::string self_executable() {
   return p.string();
 }
 
-std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir,
-                                       int threads) {
+std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir, int threads,
+                                       bool resume) {
+  if (resume) {  // a stopped run continues from its checkpoint, with its own options
+    return {"run",     "--resume",  out_dir + "/runs/" + run.id,
+            "--quiet", "--threads", std::to_string(threads)};
+  }
   std::vector<std::string> a = {"run",
                                 run.base,
                                 "-o",
@@ -208,12 +212,14 @@ std::vector<std::string> run_pool(const std::vector<RunSpec>& runs,
   while (true) {
     while (!g_stop && static_cast<int>(running.size()) < jobs && next < todo.size()) {
       const RunSpec& r = runs[todo[next++]];
+      const std::string dir = out_dir + "/runs/" + r.id;
+      const bool resume = run_can_resume(dir, expect[todo[next - 1]]);
       // A stale summary.json must not survive a run that fails before rewriting it (fedgrid run
       // writes manifest.json first): the folder would then look complete.
-      fs::remove(out_dir + "/runs/" + r.id + "/summary.json");
-      running.push_back(
-          {launch(exe, run_arguments(r, out_dir, threads), out_dir + "/logs/" + r.id + ".log"),
-           todo[next - 1], Clock::now()});
+      fs::remove(dir + "/summary.json");
+      running.push_back({launch(exe, run_arguments(r, out_dir, threads, resume),
+                                out_dir + "/logs/" + r.id + ".log"),
+                         todo[next - 1], Clock::now()});
       progress.draw(running.size(), jobs, true);
     }
     if (running.empty()) break;

@@ -15,7 +15,8 @@ std::string self_executable();
 
 // The arguments after the binary for one run:
 // run BASE -o OUT/runs/ID --quiet --threads T --set k=v ...
-std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir, int threads);
+std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir, int threads,
+                                       bool resume = false);
 
 // Runs every run that is not complete, `jobs` at a time with `threads` threads each (stdout and
 // stderr of each go to

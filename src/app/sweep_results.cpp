@@ -43,13 +43,24 @@ static double json_number(const std::string& text, const std::string& key) {
   }
 }
 
-bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
-  if (!fs::exists(fs::path(dir) / "summary.json")) return false;
+bool run_matches(const std::string& dir, const RunExpectation& expect) {
+  if (!fs::exists(fs::path(dir) / "manifest.json")) return false;
   const std::string manifest = slurp(fs::path(dir) / "manifest.json");
   // resolved_scenario is the manifest's last field: compare the whole JSON string.
   const std::string tag = "\n  \"resolved_scenario\": " + expect.resolved_json + "\n}";
   return manifest.find(tag) != std::string::npos &&
          json_field(manifest, "seed") == std::to_string(expect.seed);
+}
+
+bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
+  const fs::path summary = fs::path(dir) / "summary.json";
+  // A stopped run leaves summary.json with "complete": false (fedgrid run --resume continues it).
+  return fs::exists(summary) && json_field(slurp(summary), "complete") == "true" &&
+         run_matches(dir, expect);
+}
+
+bool run_can_resume(const std::string& dir, const RunExpectation& expect) {
+  return fs::exists(fs::path(dir) / "checkpoint") && run_matches(dir, expect);
 }
 
 static std::vector<std::string> split_csv_line(const std::string& line) {

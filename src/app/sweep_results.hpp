@@ -33,8 +33,12 @@ struct RunExpectation {
   double time_limit = 0;  // NaN: none
 };
 
-// True when dir/summary.json exists and dir/manifest.json names the expected scenario and seed.
+// True when dir/manifest.json names the expected scenario and seed.
+bool run_matches(const std::string& dir, const RunExpectation& expect);
+// True when the run matches and dir/summary.json says it completed.
 bool run_is_complete(const std::string& dir, const RunExpectation& expect);
+// True when the run matches and left a checkpoint (stopped or killed): `run --resume` it.
+bool run_can_resume(const std::string& dir, const RunExpectation& expect);
 
 // Reads summary.json, wall.json and rounds.csv of a complete run (status "complete"); any other
 // folder gets status incomplete/missing/stale and NaN numbers.

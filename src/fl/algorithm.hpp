@@ -39,8 +39,9 @@ struct AlgorithmConfig {
   AlgorithmKind kind = AlgorithmKind::kFedAvg;
   std::string name = "fedavg";
   int rounds = 1;
-  double time_budget = 0;  // T_max; 0 = none (fedavg only)
-  double deadline = 0;     // explicit per-round deadline; 0 = time_budget / rounds
+  double time_budget = 0;    // T_max; 0 = none (fedavg only)
+  double deadline = 0;       // explicit per-round deadline; 0 = time_budget / rounds
+  double round_timeout = 0;  // wait-for-all only: longest round (s); 0 = none
   Aggregation aggregation = Aggregation::kPlain;
   TrainingConfig training;
   AdelConfig adel;

@@ -256,10 +256,30 @@ static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
   }
 }
 
+static platform::AvailabilitySpec load_availability(YamlMap m, const std::string& base,
+                                                    int clients) {
+  m.allow({"model", "fraction", "mean_up", "mean_down", "file"});
+  platform::AvailabilitySpec a;
+  const std::string model = m.get_choice("model", {"always", "random", "trace"});
+  if (model == "random") {
+    a.model = platform::AvailabilityModel::kRandom;
+    a.fraction = m.get_double("fraction", 0, 1, 1.0);
+    a.mean_up = m.get_double("mean_up", 1e-9, 1e15);
+    a.mean_down = m.get_double("mean_down", 1e-9, 1e15);
+  } else if (model == "trace") {
+    a.model = platform::AvailabilityModel::kTrace;
+    a.trace_file = resolve_path(m.get_string("file"), base);
+    if (!fs::exists(a.trace_file)) m.fail("file", "an existing CSV file", a.trace_file);
+    platform::read_outage_trace(a.trace_file, clients);  // errors now, with file:line
+  }
+  m.finish();
+  return a;
+}
+
 static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, int clients) {
   m.allow({"name", "rounds", "time_budget", "deadline", "aggregation", "min_deadline",
            "variance_term", "m_max", "plan_lr", "plan_schedule", "sigma_mean", "inputs_csv",
-           "constants", "clients_per_round"});
+           "constants", "clients_per_round", "round_timeout"});
   fl::AlgorithmConfig a;
   a.name = m.get_choice("name", {"fedavg", "fedavg-deadline", "salf", "adel-fl"});
   a.kind = fl::parse_algorithm_kind(a.name);
@@ -283,6 +303,10 @@ static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, in
                   : agg == "plain" ? fl::Aggregation::kPlain
                                    : fl::Aggregation::kUnbiased;
   if (a.kind == fl::AlgorithmKind::kAdelFl) load_adel(m, a.adel, base);
+  // Wait-for-all rounds end at the latest this long after they start (clients still busy are
+  // dropped with reason 'timeout'); 0 = wait as long as it takes.
+  if (a.kind == fl::AlgorithmKind::kFedAvg)
+    a.round_timeout = m.get_double("round_timeout", 0, kInf, 0.0);
   // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.
   a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
   m.finish();
@@ -300,7 +324,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   const std::string base = dir_of(path);
   YamlMap m(root, path, "");
   m.allow({"name", "seed", "clients", "data", "model", "platform", "timing", "algorithm",
-           "training", "evaluation", "simgrid"});
+           "training", "evaluation", "simgrid", "availability"});
   s.name = m.get_string("name", fs::path(path).stem().string());
   s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
   if (seed_override) s.seed = *seed_override;
@@ -325,6 +349,11 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     m.get_node("timing");
   }
   s.algorithm = load_algorithm(m.get_map("algorithm"), base, s.clients);
+  if (m.has("availability")) {
+    s.availability = load_availability(m.get_map("availability"), base, s.clients);
+  } else {
+    m.get_node("availability");
+  }
   s.algorithm.seed = s.seed;
   s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
   s.algorithm.adel.seed = s.seed;

@@ -11,6 +11,7 @@
 #include "data/dataset.hpp"
 #include "fl/algorithm.hpp"
 #include "nn/model_spec.hpp"
+#include "platform/availability.hpp"
 #include "platform/platform.hpp"
 
 namespace fedgrid::io {
@@ -56,8 +57,9 @@ struct Scenario {
   TimingConfig timing;
   fl::AlgorithmConfig algorithm;
   EvalConfig evaluation;
-  std::vector<std::string> simgrid_cfg;  // extra --cfg=... values from the scenario
-  YAML::Node resolved;                   // the document after --set overrides (for the manifest)
+  platform::AvailabilitySpec availability;  // when client devices go off and on again
+  std::vector<std::string> simgrid_cfg;     // extra --cfg=... values from the scenario
+  YAML::Node resolved;                      // the document after --set overrides (for the manifest)
 };
 
 // Loads and validates a scenario. Overrides are applied before validation; `seed_override`

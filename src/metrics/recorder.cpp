@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "util/error.hpp"
+
 namespace fedgrid::metrics {
 
 namespace fs = std::filesystem;
@@ -74,13 +76,29 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::string& header)
+CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::string& header,
+                 std::optional<uint64_t> resume_size)
     : tmp_((fs::path(dir) / ("." + name + ".partial")).string()),
       final_((fs::path(dir) / name).string()) {
-  f_ = std::fopen(tmp_.c_str(), "w");
+  if (resume_size) {
+    // Continue the interrupted run's file (still partial, or renamed by a clean stop) from the
+    // checkpoint's size: rows written after the checkpoint are dropped, they will be redone.
+    if (!fs::exists(tmp_) && fs::exists(final_)) fs::rename(final_, tmp_);
+    std::error_code ec;
+    const auto size = fs::file_size(tmp_, ec);
+    if (ec || size < *resume_size) {
+      throw util::InputError(final_ + ": expected at least " + std::to_string(*resume_size) +
+                             " bytes written before the checkpoint, found " +
+                             (ec ? std::string("no file") : std::to_string(size) + " bytes"));
+    }
+    fs::resize_file(tmp_, *resume_size);
+    f_ = std::fopen(tmp_.c_str(), "a");
+  } else {
+    f_ = std::fopen(tmp_.c_str(), "w");
+  }
   if (!f_) throw std::runtime_error("cannot write " + tmp_);
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);  // million-row files: few large writes
-  line(header);
+  if (!resume_size) line(header);
 }
 
 CsvFile::CsvFile(CsvFile&& o) noexcept : f_(o.f_), tmp_(std::move(o.tmp_)), final_(o.final_) {
@@ -105,6 +123,11 @@ void CsvFile::line(const std::string& text) {
   std::fputc('\n', f_);
 }
 
+uint64_t CsvFile::flush() {
+  if (std::fflush(f_) != 0) throw std::runtime_error("cannot write " + tmp_);
+  return static_cast<uint64_t>(std::ftell(f_));
+}
+
 void CsvFile::commit() {
   if (!f_) return;
   if (std::fclose(f_) != 0) throw std::runtime_error("cannot write " + tmp_);
@@ -121,27 +144,51 @@ void write_file_atomic(const std::string& dir, const std::string& name, const st
   fs::rename(tmp, fs::path(dir) / name);
 }
 
-Recorder::Recorder(const std::string& out_dir) : dir_(out_dir) {
+Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes)
+    : dir_(out_dir) {
   fs::create_directories(dir_);
   // The folder counts as complete only once summary.json exists: drop a previous run's.
   fs::remove(fs::path(dir_) / "summary.json");
+  auto at = [&](std::size_t i) {
+    return resume_sizes ? std::optional<uint64_t>(resume_sizes->at(i)) : std::nullopt;
+  };
   rounds_ = CsvFile(dir_, "rounds.csv",
                     "round,t_start,t_end,duration,deadline,lr,selected,full,partial,dropped,"
-                    "train_loss,val_loss,val_accuracy,test_loss,test_accuracy,bytes_down,bytes_up");
+                    "failed,offline,train_loss,val_loss,val_accuracy,test_loss,test_accuracy,"
+                    "bytes_down,bytes_up",
+                    at(0));
   clients_ = CsvFile(dir_, "clients.csv",
                      "round,client,batch,stages_done,t_download,t_compute,t_done,status,reason,"
-                     "bytes_up");
-  layers_ = CsvFile(dir_, "layers.csv", "round,stage,name,contributors,expected_p,updated");
+                     "bytes_up",
+                     at(1));
+  layers_ = CsvFile(dir_, "layers.csv", "round,stage,name,contributors,expected_p,updated", at(2));
+}
+
+std::vector<uint64_t> Recorder::flush() {
+  return {rounds_.flush(), clients_.flush(), layers_.flush()};
 }
 
 void Recorder::round(const RoundRecord& r) {
-  rounds_.line(std::to_string(r.round) + "," + fmt(r.t_start) + "," + fmt(r.t_end) + "," +
-               fmt(r.t_end - r.t_start) + "," + fmt(r.deadline) + "," + fmt(r.lr) + "," +
-               std::to_string(r.selected) + "," + std::to_string(r.full) + "," +
-               std::to_string(r.partial) + "," + std::to_string(r.dropped) + "," +
-               fmt(r.train_loss) + "," + fmt(r.val_loss) + "," + fmt(r.val_accuracy) + "," +
-               fmt(r.test_loss) + "," + fmt(r.test_accuracy) + "," + std::to_string(r.bytes_down) +
-               "," + std::to_string(r.bytes_up));
+  std::string& s = line_;
+  s.clear();
+  append_int(s, r.round);
+  for (double v : {r.t_start, r.t_end, r.t_end - r.t_start, r.deadline, r.lr}) {
+    s += ',';
+    append_number(s, v);
+  }
+  for (int v : {r.selected, r.full, r.partial, r.dropped, r.failed, r.offline}) {
+    s += ',';
+    append_int(s, v);
+  }
+  for (double v : {r.train_loss, r.val_loss, r.val_accuracy, r.test_loss, r.test_accuracy}) {
+    s += ',';
+    append_number(s, v);
+  }
+  for (uint64_t v : {r.bytes_down, r.bytes_up}) {
+    s += ',';
+    append_int(s, v);
+  }
+  rounds_.line(s);
 }
 
 void Recorder::client(const ClientRecord& c) {

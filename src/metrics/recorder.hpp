@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ struct RoundRecord {
   double deadline = kNaN;  // duration; NaN when the round waits for everyone
   double lr = 0;
   int selected = 0, full = 0, partial = 0, dropped = 0;
-  double train_loss = kNaN;  // mean over contributing clients' batches
+  int failed = 0, offline = 0;  // the device went off during the round / was off at its start
+  double train_loss = kNaN;     // mean over contributing clients' batches
   double val_loss = kNaN, val_accuracy = kNaN, test_loss = kNaN, test_accuracy = kNaN;
   uint64_t bytes_down = 0, bytes_up = 0;
 };
@@ -26,8 +28,10 @@ struct RoundRecord {
 struct ClientRecord {
   int round = 0, client = 0, batch = 0, stages_done = 0;
   double t_download = kNaN, t_compute = kNaN, t_done = kNaN;
-  std::string status;  // full | partial | dropped
-  std::string reason;  // "" | download | compute | incomplete | upload
+  std::string status;  // full | partial | dropped | failed | offline
+  // dropped: download | compute | incomplete | upload | timeout; failed: the phase the device
+  // went off in (download | compute | upload); full, partial, offline: empty.
+  std::string reason;
   uint64_t bytes_up = 0;
 };
 
@@ -42,12 +46,16 @@ struct LayerRecord {
 class CsvFile {
  public:
   CsvFile() = default;
-  CsvFile(const std::string& dir, const std::string& name, const std::string& header);
+  // Starts dir/name (under a temporary name) with `header`, or with `resume_size` continues the
+  // file an interrupted run left (temporary or final name) from that many bytes.
+  CsvFile(const std::string& dir, const std::string& name, const std::string& header,
+          std::optional<uint64_t> resume_size = std::nullopt);
   CsvFile(CsvFile&&) noexcept;
   CsvFile& operator=(CsvFile&&) noexcept;
   ~CsvFile();
   void line(const std::string& text);
-  void commit();  // close and rename to the final name
+  uint64_t flush();  // writes the buffer out; returns the file's size
+  void commit();     // close and rename to the final name
 
  private:
   std::FILE* f_ = nullptr;
@@ -59,12 +67,17 @@ std::string fmt(double v);
 
 class Recorder {
  public:
-  explicit Recorder(const std::string& out_dir);
+  // With `resume_sizes` (rounds, clients, layers: from a checkpoint) the files of the
+  // interrupted run are continued from those sizes.
+  explicit Recorder(const std::string& out_dir,
+                    const std::vector<uint64_t>* resume_sizes = nullptr);
   void round(const RoundRecord& r);
   void client(const ClientRecord& c);
   void layer(const LayerRecord& l);
   const std::string& dir() const { return dir_; }
-  // Writes summary.json (complete = true) and renames the CSV files into place.
+  // Flushes the CSV files; returns their sizes (rounds, clients, layers) for a checkpoint.
+  std::vector<uint64_t> flush();
+  // Writes summary.json and renames the CSV files into place.
   void finish(const std::string& summary_json);
 
  private:

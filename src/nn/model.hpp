@@ -180,6 +180,7 @@ class Sgd {
   void step(Vector& params, const Vector& grad, float lr, const std::vector<Stage>& stages,
             const std::vector<char>& active);
   const Vector& velocity() const { return velocity_; }
+  void set_velocity(const Vector& v) { velocity_ = v; }  // resuming from a checkpoint
 
  private:
   float momentum_;

@@ -3,11 +3,15 @@
 // needed here; the math runs on the MathEngine's threads and only touches its job slots.
 #pragma once
 
+#include <csignal>
 #include <memory>
 #include <simgrid/s4u.hpp>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fl/algorithm.hpp"
+#include "io/checkpoint.hpp"
 #include "io/experiment.hpp"
 #include "metrics/recorder.hpp"
 #include "sim/math.hpp"
@@ -21,7 +25,8 @@ struct RoundOrder {
   bool stop = false;
   int round = 0;
   int client = 0;
-  double deadline = 0;  // absolute virtual time; +inf = no deadline
+  double deadline = 0;   // absolute virtual time; +inf = no deadline
+  bool timeout = false;  // the deadline is a wait-for-all round's timeout (drop reason 'timeout')
   int batch = 0;
   bool full_only = false;
   std::shared_ptr<const nn::Vector> model;  // read-only global model, never copied
@@ -46,6 +51,9 @@ struct Slot {
   sg4::Mailbox* up = nullptr;    // upload: slot put -> NIC get
   sg4::Link* link_up = nullptr;  // host slots only: the slot's access link, both directions
   sg4::Link* link_down = nullptr;
+  bool alive = false;     // its actor exists (a device going off kills the actors on it)
+  bool in_round = false;  // playing a client whose report is not in yet
+  Report report;          // that report, filled in as the client goes
 };
 
 // Per-client network and compute parameters known before the run.
@@ -74,6 +82,17 @@ struct Context {
   sg4::SemaphorePtr inbox_sem;
   // Per slot: the upload was posted (the NIC withdraws the receives of the others).
   std::vector<char> upload_posted;
+  // Client availability (availability.hpp): devices go off and on through host state profiles;
+  // a slot actor killed mid-round is reported `failed` by on_slot_killed().
+  bool availability = false;
+  std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
+  std::string availability_log;                 // availability.csv rows: t,client,state
+  // Interruption and checkpoints (io/checkpoint.hpp).
+  const volatile std::sig_atomic_t* stop_signal = nullptr;  // set by SIGINT/SIGTERM
+  int stopped_by = 0;        // the signal that stopped the run before its last round
+  int checkpoint_every = 0;  // rounds between checkpoints; 0 = none
+  const io::Checkpoint* resume = nullptr;
+  std::string invocation;  // how to start this run again (stored in checkpoints)
   // Results filled by the server for the summary.
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
@@ -82,6 +101,13 @@ struct Context {
 };
 
 void slot_actor(Context* ctx, int slot);
+// Starts (again) the actor of `slot` on `host`.
+void spawn_slot(Context* ctx, int slot, sg4::Host* host);
+// A slot's actor was killed (its device went off): reports the client it was playing as
+// `failed`. Called from SimGrid's actor termination signal, in maestro's context.
+void on_slot_killed(Context* ctx, int slot);
+// Hands the server a client's report; the last one of the round wakes it.
+void deliver_report(Context* ctx, Report&& r);
 void server_actor(Context* ctx);
 
 }  // namespace fedgrid::sim

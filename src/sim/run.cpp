@@ -31,10 +31,17 @@ double seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+const char* signal_name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
+
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.algorithm;
   std::string s = "{\n";
-  s += "  \"complete\": true,\n";
+  s += std::string("  \"complete\": ") + (ctx.stopped_by ? "false" : "true") + ",\n";
+  if (ctx.stopped_by) {
+    s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.stopped_by)) + ",\n";
+  }
   s += "  \"scenario\": " + metrics::json_string(exp.scenario.name) + ",\n";
   s += "  \"seed\": " + std::to_string(exp.scenario.seed) + ",\n";
   s += "  \"algorithm\": " + metrics::json_string(a.config().name) + ",\n";
@@ -198,10 +205,32 @@ void create_actors(Context& ctx, int slots) {
   create_slots(ctx, slots);
 }
 
+// Availability: a killed slot reports its client failed; every state change goes to the log.
+void watch_availability(Context& ctx) {
+  sg4::Actor::on_termination_cb([&ctx](const sg4::Actor& a) {
+    const auto it = ctx.slot_of_actor.find(a.get_pid());
+    if (it == ctx.slot_of_actor.end()) return;
+    const int slot = it->second;
+    ctx.slot_of_actor.erase(it);
+    on_slot_killed(&ctx, slot);
+  });
+  sg4::Host::on_state_change_cb([&ctx](const sg4::Host& h) {
+    const std::string& name = h.get_name();
+    if (name.rfind("client-", 0) != 0) return;
+    ctx.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," + name.substr(7) +
+                            (h.is_on() ? ",on\n" : ",off\n");
+  });
+}
+
 void init_context(Context& ctx, const io::Experiment& exp, const RunOptions& opt) {
   const auto& sc = exp.scenario;
   ctx.exp = &exp;
   ctx.quiet = opt.quiet;
+  ctx.availability = sc.availability.model != platform::AvailabilityModel::kAlways;
+  ctx.checkpoint_every = opt.checkpoint_every;
+  ctx.resume = opt.resume;
+  ctx.invocation = opt.invocation;
+  if (ctx.availability) watch_availability(ctx);
   for (const auto& st : exp.model.stages()) {
     ctx.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops : sc.timing.work_per_sample);
   }
@@ -221,7 +250,26 @@ int resolve_threads(int requested) {
   return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
+namespace {
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+  static const char kMsg[] =
+      "\n[fedgrid] stopping after the current round (again to abort at once)\n";
+  [[maybe_unused]] const auto n = ::write(2, kMsg, sizeof kMsg - 1);
+  std::signal(sig, SIG_DFL);
+}
+}  // namespace
+
+// After the Engine exists: SimGrid installs its own SIGINT handler (which exits at once).
+const volatile std::sig_atomic_t* install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  return &g_stop_signal;
+}
+
+int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   const auto t0 = Clock::now();
   const auto& sc = exp.scenario;
   std::vector<std::string> args = engine_args(exp, opt);
@@ -251,9 +299,9 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
       fs::remove_all(out_dir);
     else
       metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
-    return;
+    return 0;
   }
-  metrics::Recorder recorder(opt.out_dir);
+  metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr);
   ctx.recorder = &recorder;
   ctx.inbox_sem = sg4::Semaphore::create(0);
   metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
@@ -262,13 +310,21 @@ void run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   std::unique_ptr<MathEngine> math;
   if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
   ctx.math = math.get();
+  if (opt.stop_on_signals) ctx.stop_signal = install_stop_handlers();
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
   const auto t_end = Clock::now();
+  if (ctx.availability) {
+    metrics::write_file_atomic(opt.out_dir, "availability.csv",
+                               "t,client,state\n" + ctx.availability_log);
+  }
   recorder.finish(summary_json(ctx, exp, world));
+  // A finished run needs no checkpoint (a stopped one keeps it for --resume).
+  if (!ctx.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   metrics::write_file_atomic(opt.out_dir, "wall.json",
                              wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
+  return ctx.stopped_by;
 }
 
 }  // namespace fedgrid::sim

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/checkpoint.hpp"
 #include "io/experiment.hpp"
 
 namespace fedgrid::sim {
@@ -13,8 +14,14 @@ struct RunOptions {
   std::string out_dir;
   bool quiet = false;
   std::vector<std::string> engine_args;  // --cfg=... / --log=... handed to SimGrid
-  bool plan_only = false;  // build platform and plan, print it (and write plan.csv), no run
-  int threads = 0;         // math threads (0 = every core); results do not depend on it
+  bool plan_only = false;    // build platform and plan, print it (and write plan.csv), no run
+  int threads = 0;           // math threads (0 = every core); results do not depend on it
+  int checkpoint_every = 0;  // write DIR/checkpoint every K rounds (0 = never)
+  const io::Checkpoint* resume = nullptr;  // continue the run this checkpoint describes
+  std::string invocation;                  // stored in checkpoints (see io/checkpoint.hpp)
+  // SIGINT and SIGTERM stop the run after the current round, with a checkpoint and
+  // summary.json marked incomplete (a second signal kills at once).
+  bool stop_on_signals = false;
   // When the command started (wall.json counts data loading from here).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
@@ -27,6 +34,7 @@ int resolve_threads(int requested);
 
 // Runs the whole simulation and writes the output folder. Throws util::InputError for problems
 // only visible with SimGrid (platform file without the expected hosts, impossible deadlines).
-void run_simulation(const io::Experiment& exp, const RunOptions& opt);
+// Returns 0 when every round ran, else the signal that stopped it (see RunOptions).
+int run_simulation(const io::Experiment& exp, const RunOptions& opt);
 
 }  // namespace fedgrid::sim

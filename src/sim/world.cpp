@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <simgrid/kernel/ProfileBuilder.hpp>
 #include <xbt/config.hpp>
 
+#include "platform/availability.hpp"
 #include "platform/platform.hpp"
 #include "util/error.hpp"
 
@@ -53,6 +55,41 @@ double route_estimate(sg4::Host* a, sg4::Host* b, double bytes, NetFactors f) {
   return estimate(lat, bw, bytes, f);
 }
 
+// The client's availability timeline as a SimGrid host state profile (0 = off, 1 = on), drawn
+// lazily: SimGrid asks for the next change when it has used the last one (after the first,
+// dates are delays from the previous change). Null when the device never goes off.
+simgrid::kernel::profile::Profile* state_profile(int client, platform::ClientTimeline timeline) {
+  namespace sgp = simgrid::kernel::profile;
+  if (timeline.empty()) return nullptr;
+  struct Source {
+    platform::ClientTimeline timeline;
+    double last = 0;
+  };
+  auto src = std::make_shared<Source>(Source{std::move(timeline), 0.0});
+  return sgp::ProfileBuilder::from_callback(
+      "availability-client-" + std::to_string(client),
+      [src](std::vector<sgp::DatedValue>& values) {
+        double date = 0;
+        bool on = false;
+        if (!src->timeline.next(&date, &on)) return;
+        values.emplace_back(values.empty() ? date : date - src->last, on ? 1.0 : 0.0);
+        src->last = date;
+      },
+      -1);
+}
+
+// Client id of a host named "client-<u>", or -1.
+int client_of(const std::string& host_name) {
+  if (host_name.rfind("client-", 0) != 0) return -1;
+  try {
+    std::size_t pos = 0;
+    const int u = std::stoi(host_name.substr(7), &pos);
+    return pos + 7 == host_name.size() ? u : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 double mean_work(const Context& ctx) {
   const auto& w = ctx.stage_work;
   return std::accumulate(w.begin(), w.end(), 0.0) / static_cast<double>(w.size());
@@ -87,7 +124,23 @@ void route_params(Context& ctx, World& w, const std::string& where) {
 }
 
 // A given SimGrid XML file with hosts "server" and "client-<u>".
-void load_xml(sg4::Engine& engine, Context& ctx, World& w) {
+void load_xml(sg4::Engine& engine, Context& ctx, World& w,
+              std::vector<platform::ClientTimeline>& timelines) {
+  if (!timelines.empty()) {  // profiles go on the hosts as the XML creates them
+    // (SimGrid 3.32 signals a host's creation more than once: attach its profile once.)
+    struct Pending {
+      std::vector<platform::ClientTimeline> timelines;
+      std::vector<char> attached;
+    };
+    auto pending = std::make_shared<Pending>(
+        Pending{std::move(timelines), std::vector<char>(ctx.exp->scenario.clients, 0)});
+    sg4::Host::on_creation_cb([pending](sg4::Host& h) {
+      const int u = client_of(h.get_name());
+      if (u < 0 || u >= static_cast<int>(pending->attached.size()) || pending->attached[u]) return;
+      pending->attached[u] = 1;
+      if (auto* p = state_profile(u, std::move(pending->timelines[u]))) h.set_state_profile(p);
+    });
+  }
   try {
     engine.load_platform(w.platform_file);
     engine.seal_platform();  // XML zones are sealed at run() otherwise; route_to() needs it now
@@ -118,7 +171,8 @@ sg4::SplitDuplexLink* add_host(sg4::NetZone* zone, const std::string& host, doub
 // writing and parsing XML): a star zone with the server, its optional shared link and either
 // one host per client or, with host slots, `slots` hosts of speed kSlotSpeed whose access links
 // the server sets per round.
-void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int slots) {
+void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int slots,
+                std::vector<platform::ClientTimeline>& timelines) {
   auto* zone = sg4::create_star_zone("fedgrid");
   if (p.server_bandwidth) {
     add_host(zone, "server", p.server_speed, "server-link", *p.server_bandwidth, p.server_latency,
@@ -134,6 +188,9 @@ void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int 
     if (!host_slots) {
       sg4::Host* h = nullptr;
       add_host(zone, c.name, c.speed, "link-" + std::to_string(i), c.bandwidth, c.latency, &h);
+      if (!timelines.empty()) {
+        if (auto* prof = state_profile(i, std::move(timelines[i]))) h->set_state_profile(prof);
+      }
       continue;
     }
     Slot& s = ctx.slots[i];
@@ -176,14 +233,17 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
   w.platform_file = pc.file;
   w.heterogeneity = std::numeric_limits<double>::quiet_NaN();
   ctx.clients.resize(sc.clients);
+  // With availability every client needs its own host (its state profile): no host slots.
+  std::vector<platform::ClientTimeline> timelines;
+  if (ctx.availability) timelines = platform::make_timelines(sc.availability, sc.clients, sc.seed);
   if (!pc.generate) {
-    load_xml(engine, ctx, w);
+    load_xml(engine, ctx, w, timelines);
   } else {
     const platform::Platform p =
         platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
     w.heterogeneity = p.heterogeneity;
-    w.host_slots = slots < sc.clients;
-    build_star(ctx, p, w.host_slots, slots);
+    w.host_slots = slots < sc.clients && !ctx.availability;
+    build_star(ctx, p, w.host_slots, slots, timelines);
     if (w.host_slots) {
       slot_params(ctx, p, w);
       return w;
@@ -205,10 +265,9 @@ void create_slots(Context& ctx, int slots) {
   mallopt(M_TOP_PAD, 0);
   for (int i = 0; i < slots; ++i) {
     Slot& s = ctx.slots[i];
-    s.start = sg4::Semaphore::create(0);
     s.down = sg4::Mailbox::by_name("down-" + std::to_string(i));
     s.up = sg4::Mailbox::by_name("up-" + std::to_string(i));
-    sg4::Actor::create("slot-" + std::to_string(i), s.host, slot_actor, &ctx, i);
+    spawn_slot(&ctx, i, s.host);
   }
   mallopt(M_TOP_PAD, 128 * 1024);  // glibc's default
 }

@@ -13,9 +13,11 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 FEDGRID, ROOT, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 CI = os.path.join(ROOT, "scenarios", "ci")
@@ -678,6 +680,273 @@ def case_selection():
         check(len(subsets) > R // 2, "only %d distinct selections" % len(subsets))
         full = sum(int(r["full"]) for r in rs)
         check(full > 0 and float(rs[-1]["test_accuracy"]) > 0.5, "the sampled run did not learn")
+
+
+def availability_events(path):
+    """availability.csv as {client: [(t, state), ...]} with t kept as the written string."""
+    ev = {}
+    for r in rows(path):
+        ev.setdefault(int(r["client"]), []).append((r["t"], r["state"]))
+    return ev
+
+
+def state_at(events, t):
+    """'on' or 'off' of one client at time t (events in time order; on before the first)."""
+    state = "on"
+    for when, what in events:
+        if float(when) > t:
+            break
+        state = what
+    return state
+
+
+def check_availability_run(out, failing_expected=None):
+    """Invariants tying clients.csv to the host state changes SimGrid applied."""
+    ev = availability_events(os.path.join(out, "availability.csv"))
+    rs = {r["round"]: r for r in rows(os.path.join(out, "rounds.csv"))}
+    counts = {}
+    for c in rows(os.path.join(out, "clients.csv")):
+        u, st = int(c["client"]), c["status"]
+        counts[st] = counts.get(st, 0) + 1
+        t_start = float(rs[c["round"]]["t_start"])
+        mine = ev.get(u, [])
+        if st == "offline":
+            check(state_at(mine, t_start) == "off", "offline but on at round start: %s" % c)
+        else:
+            check(state_at(mine, t_start) == "on", "%s but off at round start: %s" % (st, c))
+        if st == "failed":
+            # It failed exactly when its device went off, during the round.
+            check((c["t_done"], "off") in mine, "failed without an 'off' at t_done: %s" % c)
+            check(c["reason"] in ("download", "compute", "upload"), c)
+            check(float(c["t_done"]) >= t_start, c)
+    for r in rs.values():
+        n = sum(int(r[k]) for k in ("full", "partial", "dropped", "failed", "offline"))
+        check(n == int(r["selected"]), "round %s: statuses do not add up: %s" % (r["round"], r))
+    if failing_expected is not None:
+        check(len(ev) == failing_expected,
+              "%d clients changed state, expected %d" % (len(ev), failing_expected))
+    return ev, counts
+
+
+def case_availability():
+    # Device failures through SimGrid host state profiles (scenarios/ci/failures.yaml: half of
+    # the 20 clients alternate Exp(mean 6 s) up and Exp(mean 3 s) down periods).
+    scen = os.path.join(CI, "failures.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. Statistics of the random model over a long timing-only run (2000 rounds, 1200 s):
+        #    about 10 x 1200 / 9 = 1330 cycles; the sample means have a standard error of
+        #    1/sqrt(1330) = 2.7%: tolerance 12% (4.4 SE) on the means, 0.04 on the off share.
+        out = os.path.join(tmp, "stats")
+        run(["run", scen, "-o", out, "--quiet", "--set", "algorithm.rounds=2000",
+             "--set", "timing.timing_only=true"])
+        ev, counts = check_availability_run(out, failing_expected=10)
+        horizon = float(json.load(open(os.path.join(out, "summary.json")))["virtual_time"])
+        ups, downs, off_time = [], [], 0.0
+        for u, events in ev.items():
+            last, state = 0.0, "on"
+            for when, what in events:
+                check(what != state, "client %d: two '%s' in a row" % (u, what))
+                (ups if state == "on" else downs).append(float(when) - last)
+                last, state = float(when), what
+            if state == "off":  # still off at the end
+                off_time += horizon - last
+        off_time += sum(downs)
+        share = off_time / (10 * horizon)
+        mu, md = sum(ups) / len(ups), sum(downs) / len(downs)
+        print("up %.3f s (6), down %.3f s (3) over %d/%d periods; off share %.4f (1/3); %s" %
+              (mu, md, len(ups), len(downs), share, counts))
+        check(abs(mu - 6) < 0.72 and abs(md - 3) < 0.36, "mean up %g, down %g" % (mu, md))
+        check(abs(share - 1 / 3) < 0.04, "off share %g" % share)
+        # Offline client-rounds: the failing half is off a third of the time -> 1/6 of all.
+        off_rounds = counts.get("offline", 0) / (20 * 2000)
+        check(abs(off_rounds - 1 / 6) < 0.03, "offline share of client-rounds %g" % off_rounds)
+        check(counts.get("failed", 0) > 100, counts)
+        # 2. Every algorithm completes with failures in clients.csv (fedavg with a timeout).
+        variants = {
+            "salf": [],
+            "fedavg-deadline": ["--set", "algorithm.name=fedavg-deadline"],
+            "adel-fl": ["--set", "algorithm.name=adel-fl", "--set", "algorithm.deadline=null",
+                        "--set", "algorithm.time_budget=24", "--set", "algorithm.min_deadline=0.3",
+                        "--set", "training.batch_rule=first_round", "--set", "training.batch=null"],
+            "fedavg": ["--set", "algorithm.name=fedavg", "--set", "algorithm.deadline=null",
+                       "--set", "algorithm.round_timeout=0.8"],
+        }
+        for name, sets in variants.items():
+            out = os.path.join(tmp, name)
+            run(["run", scen, "-o", out, "--quiet"] + sets)
+            summary = json.load(open(os.path.join(out, "summary.json")))
+            check(summary["complete"] and summary["rounds"] == 40, summary)
+            _, counts = check_availability_run(out)
+            print("%s: %s, test accuracy %s" % (name, counts, summary["final_test_accuracy"]))
+            check(counts.get("failed", 0) > 0 and counts.get("offline", 0) > 0, counts)
+            check(summary["final_test_accuracy"] > 0.8, "%s did not learn: %s" % (name, summary))
+            if name == "fedavg":
+                rs = rows(os.path.join(out, "rounds.csv"))
+                check(all(float(r["duration"]) <= 0.8 + 1e-9 for r in rs), "round over timeout")
+                check(counts.get("dropped", 0) > 0, "no client hit the timeout: %s" % counts)
+                cs = rows(os.path.join(out, "clients.csv"))
+                check({c["reason"] for c in cs if c["status"] == "dropped"} == {"timeout"}, cs[:3])
+        # 3. A trace, hand-checked: client 3 off at 0.61 (in round 2, [0.6, 1.2)) and back at
+        #    2.0 (in round 4, [1.8, 2.4)); client 7 off from 0.3 for good.
+        trace = os.path.join(tmp, "trace.csv")
+        open(trace, "w").write("client,off,on\n3,0.61,2.0\n7,0.3,\n")
+        out = os.path.join(tmp, "trace")
+        run(["run", scen, "-o", out, "--quiet", "--set", "availability={model: trace, file: %s}"
+             % trace])
+        ev, _ = check_availability_run(out, failing_expected=2)
+        check(ev == {3: [("0.61", "off"), ("2", "on")], 7: [("0.3", "off")]}, ev)
+        st = {(int(c["round"]), int(c["client"])): c for c in
+              rows(os.path.join(out, "clients.csv"))}
+        check(st[(2, 3)]["status"] == "failed" and st[(2, 3)]["t_done"] == "0.61", st[(2, 3)])
+        check(st[(3, 3)]["status"] == "offline" and st[(4, 3)]["status"] == "offline", st[(3, 3)])
+        check(st[(5, 3)]["status"] in ("full", "partial", "dropped"), "client 3 did not rejoin")
+        check(all(st[(r, 7)]["status"] == "offline" for r in range(2, 41)), "client 7 came back")
+        check(st[(1, 7)]["status"] == "failed" or float(st[(1, 7)]["t_done"]) <= 0.3, st[(1, 7)])
+        # 4. With the XML platform the run wrote, the same profiles give the same results.
+        xml = os.path.join(tmp, "xml")
+        run(["run", scen, "-o", xml, "--quiet", "--set", "availability={model: trace, file: %s}"
+             % trace, "--set", "platform={file: %s}" % os.path.join(out, "platform.xml")])
+        for n in ("clients.csv", "availability.csv", "rounds.csv"):
+            check(open(os.path.join(xml, n)).read() == open(os.path.join(out, n)).read(),
+                  "%s differs between the generated and the XML platform" % n)
+
+
+def start_run(args):
+    return subprocess.Popen([FEDGRID] + args + SIM_ARGS, stderr=subprocess.PIPE, text=True)
+
+
+def stop_at_round(p, rnd, sig):
+    """Sends `sig` once the progress line of round `rnd` appears; returns (exit code, stderr)."""
+    err = []
+    for line in p.stderr:
+        err.append(line)
+        if "round %d/" % rnd in line:
+            p.send_signal(sig)
+            break
+    err.append(p.stderr.read())
+    return p.wait(), "".join(err)
+
+
+def case_interrupt_resume():
+    # SIGINT stops cleanly (finished rounds complete, summary.json incomplete, a checkpoint);
+    # SIGKILL loses the rounds after the last --checkpoint-every; `run --resume` then gives the
+    # bytes of an uninterrupted run. Failures included (availability profiles are replayed).
+    scen = os.path.join(CI, "failures.yaml")
+    common = ["--set", "algorithm.rounds=2000", "--threads", "1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = os.path.join(tmp, "ref")
+        run(["run", scen, "-o", ref, "--quiet"] + common)
+        want = result_files(ref)
+        check("checkpoint" not in want, "a complete run keeps no checkpoint")
+        ref_rounds = open(os.path.join(ref, "rounds.csv")).read().splitlines()
+        # 1. SIGINT at round 300.
+        a = os.path.join(tmp, "a")
+        code, err = stop_at_round(start_run(["run", scen, "-o", a, "--checkpoint-every", "7"] +
+                                            common), 300, signal.SIGINT)
+        check(code == 130 and "Deadlock" not in err, "exit %d:\n%s" % (code, err[-2000:]))
+        check("--resume " + a in err, err[-500:])
+        summary = json.load(open(os.path.join(a, "summary.json")))
+        done = summary["rounds"]
+        check(summary["complete"] is False and summary["stopped_by"] == "SIGINT" and
+              300 <= done < 2000, summary)
+        got = open(os.path.join(a, "rounds.csv")).read().splitlines()
+        check(got == ref_rounds[:done + 1], "rounds.csv of the stopped run: %d lines for %d "
+              "rounds, or not the reference's prefix" % (len(got), done))
+        check(os.path.exists(os.path.join(a, "checkpoint")), "no checkpoint after SIGINT")
+        out = run(["run", "--resume", a, "--quiet", "--threads", "2"])
+        got = result_files(a)
+        check(sorted(got) == sorted(want), "files: %s vs %s" % (sorted(got), sorted(want)))
+        for n in want:
+            check(got[n] == want[n], "%s differs after SIGINT + resume" % n)
+        print("SIGINT after round %d + resume: %d files identical" % (done, len(want)))
+        out = run(["run", "--resume", a], expect=2)  # finished: no checkpoint left
+        check("checkpoint" in out and "no such file" in out, out)
+        # 2. SIGKILL at round 420 with a checkpoint every 50 rounds (400): the rows of rounds
+        #    401..420 in the partial files are dropped and redone.
+        b = os.path.join(tmp, "b")
+        code, err = stop_at_round(start_run(["run", scen, "-o", b, "--checkpoint-every", "50"] +
+                                            common), 420, signal.SIGKILL)
+        check(code == -signal.SIGKILL, "exit %d" % code)
+        check(not os.path.exists(os.path.join(b, "summary.json")), "a killed run has no summary")
+        run(["run", "--resume", b, "--quiet"])
+        got = result_files(b)
+        for n in want:
+            check(got.get(n) == want[n], "%s differs after SIGKILL + resume" % n)
+        print("SIGKILL at round 420 + resume from round 400: identical")
+        # 3. Wait-for-all rounds (their start is the clock, not a deadline), timing only.
+        sets = ["--set", "algorithm.name=fedavg", "--set", "algorithm.deadline=null",
+                "--set", "algorithm.round_timeout=0.8", "--set", "timing.timing_only=true",
+                "--set", "algorithm.rounds=3000", "--threads", "1"]
+        ref2, c = os.path.join(tmp, "ref2"), os.path.join(tmp, "c")
+        run(["run", scen, "-o", ref2, "--quiet"] + sets)
+        code, err = stop_at_round(start_run(["run", scen, "-o", c] + sets), 500, signal.SIGTERM)
+        check(code == 143, "exit %d:\n%s" % (code, err[-1000:]))
+        run(["run", "--resume", c, "--quiet"])
+        want2, got = result_files(ref2), result_files(c)
+        for n in want2:
+            check(got.get(n) == want2[n], "%s differs after SIGTERM + resume (fedavg)" % n)
+        # 4. Refused resumes: a changed scenario, a corrupt checkpoint, extra options.
+        copy = os.path.join(tmp, "copy.yaml")
+        text = open(scen).read().replace("../../models/", os.path.join(ROOT, "models") + "/")
+        open(copy, "w").write(text)
+        d = os.path.join(tmp, "d")
+        code, _ = stop_at_round(start_run(["run", copy, "-o", d] + common), 50, signal.SIGINT)
+        check(code == 130, "exit %d" % code)
+        open(copy, "w").write(text.replace("mean_up: 6", "mean_up: 7"))
+        out = run(["run", "--resume", d], expect=2)
+        check("changed" in out and copy in out, out)
+        open(copy, "w").write(text)
+        ck = os.path.join(d, "checkpoint")
+        blob = bytearray(open(ck, "rb").read())
+        blob[len(blob) // 2] ^= 0xFF
+        open(ck, "wb").write(bytes(blob))
+        out = run(["run", "--resume", d], expect=2)
+        check(ck in out and "corrupt" in out, out)
+        out = run(["run", "--resume", d, "--set", "algorithm.rounds=5"], expect=2)
+        check("give none of them" in out, out)
+
+
+def case_sweep_interrupt():
+    # SIGINT to a sweep: it passes SIGTERM to its runs, which stop after their current round
+    # with a checkpoint; the next `sweep` resumes them (run --resume) instead of starting over,
+    # and their files equal those of uninterrupted runs.
+    scen = os.path.join(CI, "failures.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = os.path.join(tmp, "sweep.yaml")
+        open(spec, "w").write("name: interrupt\nbase: %s\nset: {algorithm.rounds: 3000}\n"
+                              "grid:\n  seed: [1, 2]\n" % scen)
+        out = os.path.join(tmp, "out")
+        p = subprocess.Popen([FEDGRID, "sweep", spec, "-o", out, "-j", "2", "--threads", "1"],
+                             stderr=subprocess.PIPE, text=True)
+        # Wait until both runs have written a few rounds, then interrupt the sweep only.
+        logs = [os.path.join(out, "runs", d, ".rounds.csv.partial") for d in ("seed1", "seed2")]
+        for _ in range(300):
+            if all(os.path.exists(f) for f in logs):
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        err = p.communicate()[1]
+        check("interrupted" in err, err[-2000:])
+        stopped = [json.load(open(os.path.join(out, "runs", d, "summary.json")))
+                   for d in ("seed1", "seed2")]
+        check(all(s_["complete"] is False and s_["stopped_by"] == "SIGTERM" for s_ in stopped),
+              stopped)
+        check(all(os.path.exists(os.path.join(out, "runs", d, "checkpoint"))
+                  for d in ("seed1", "seed2")), "no checkpoints")
+        res = run(["sweep", spec, "-o", out, "-j", "2", "--threads", "1"])
+        check("2 runs: 2 complete" in res, res)
+        for seed in (1, 2):
+            ref = os.path.join(tmp, "ref%d" % seed)
+            run(["run", scen, "-o", ref, "--quiet", "--set", "algorithm.rounds=3000",
+                 "--set", "seed=%d" % seed])
+            want = result_files(ref)
+            got = result_files(os.path.join(out, "runs", "seed%d" % seed))
+            for n in want:
+                check(got.get(n) == want[n], "seed %d: %s differs after the resumed sweep" %
+                      (seed, n))
+            print("seed %d: stopped after round %d, resumed; %d files identical" %
+                  (seed, stopped[seed - 1]["rounds"], len(want)))
 
 
 globals()["case_" + CASE]()

@@ -1,0 +1,170 @@
+// Checkpoint file (see checkpoint.hpp). Layout: a text header of "key value" lines (doubles as
+// exact hexadecimal floats), the invocation text, the raw float32 parameters and velocity, and
+// a last line "checksum <FNV-1a 64 of everything before it>".
+#include "io/checkpoint.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace fedgrid::io {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kMagic = "FEDGRID-CHECKPOINT 1\n";
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string hex(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+void append_floats(std::string& out, const nn::Vector& v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+// Sequential reader of the file's text with errors naming the file.
+class Reader {
+ public:
+  Reader(std::string path, const std::string& text) : path_(std::move(path)), text_(text) {}
+
+  std::string line() {
+    const auto end = text_.find('\n', pos_);
+    if (end == std::string::npos) bad("a complete header");
+    std::string l = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    return l;
+  }
+  // The value of the next line, which must be "key value".
+  std::string value(const std::string& key) {
+    const std::string l = line();
+    if (l.rfind(key + " ", 0) != 0) bad("a '" + key + "' line");
+    return l.substr(key.size() + 1);
+  }
+  double number(const std::string& key) {
+    const std::string v = value(key);
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0') bad("a number for '" + key + "'");
+    return d;
+  }
+  uint64_t count(const std::string& key) {
+    const std::string v = value(key);
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0') bad("an integer for '" + key + "'");
+    return n;
+  }
+  std::string bytes(std::size_t n) {
+    if (text_.size() - pos_ < n) bad(std::to_string(n) + " more bytes");
+    std::string b = text_.substr(pos_, n);
+    pos_ += n;
+    return b;
+  }
+  nn::Vector floats(std::size_t n) {
+    const std::string b = bytes(n * sizeof(float));
+    nn::Vector v(static_cast<Eigen::Index>(n));
+    std::memcpy(v.data(), b.data(), b.size());
+    return v;
+  }
+  bool at_end() const { return pos_ == text_.size(); }
+  [[noreturn]] void bad(const std::string& what) const {
+    util::throw_input_error(path_, 0, "", "a FedGrid checkpoint with " + what,
+                            "a truncated or corrupt file");
+  }
+
+ private:
+  std::string path_;
+  const std::string& text_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+void write_checkpoint(const std::string& dir, const Checkpoint& c) {
+  std::string s = kMagic;
+  s += "round " + std::to_string(c.round) + "\n";
+  s += "t_next " + hex(c.t_next) + "\n";
+  s += "clock " + hex(c.clock) + "\n";
+  s += "files";
+  for (uint64_t n : c.file_sizes) s += " " + std::to_string(n);
+  s += "\n";
+  s += "val_accuracy " + hex(c.val_accuracy) + "\n";
+  s += "test_accuracy " + hex(c.test_accuracy) + "\n";
+  s += "test_loss " + hex(c.test_loss) + "\n";
+  s += "params " + std::to_string(c.params.size()) + "\n";
+  s += "velocity " + std::to_string(c.velocity.size()) + "\n";
+  s += "invocation " + std::to_string(c.invocation.size()) + "\n";
+  s += c.invocation;
+  append_floats(s, c.params);
+  append_floats(s, c.velocity);
+  char sum[40];
+  std::snprintf(sum, sizeof sum, "checksum %016" PRIx64 "\n", fnv1a(s));
+  s += sum;
+  const fs::path tmp = fs::path(dir) / ".checkpoint.partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(s.data(), static_cast<std::streamsize>(s.size()));
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, fs::path(dir) / "checkpoint");
+}
+
+Checkpoint read_checkpoint(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "checkpoint").string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    util::throw_input_error(path, 0, "", "a checkpoint (written by --checkpoint-every or a stop)",
+                            "no such file");
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  // The checksum line closes the file: "checksum " + 16 hex digits + "\n".
+  constexpr std::size_t kSumLine = 9 + 16 + 1;
+  Reader whole(path, text);
+  if (text.size() < kSumLine || text.compare(0, std::strlen(kMagic), kMagic) != 0) {
+    whole.bad("the header '" + std::string(kMagic, std::strlen(kMagic) - 1) + "'");
+  }
+  const std::string body = text.substr(0, text.size() - kSumLine);
+  char sum[40];
+  std::snprintf(sum, sizeof sum, "checksum %016" PRIx64 "\n", fnv1a(body));
+  if (text.compare(body.size(), kSumLine, sum) != 0) whole.bad("a matching checksum");
+  Reader r(path, body);
+  r.line();  // magic
+  Checkpoint c;
+  c.round = static_cast<int>(r.count("round"));
+  c.t_next = r.number("t_next");
+  c.clock = r.number("clock");
+  std::istringstream files(r.value("files"));
+  for (uint64_t n = 0; files >> n;) c.file_sizes.push_back(n);
+  if (c.file_sizes.size() != 3) r.bad("3 file sizes");
+  c.val_accuracy = r.number("val_accuracy");
+  c.test_accuracy = r.number("test_accuracy");
+  c.test_loss = r.number("test_loss");
+  const uint64_t params = r.count("params");
+  const uint64_t velocity = r.count("velocity");
+  c.invocation = r.bytes(r.count("invocation"));
+  c.params = r.floats(params);
+  c.velocity = r.floats(velocity);
+  if (!r.at_end()) r.bad("nothing after the velocity");
+  return c;
+}
+
+}  // namespace fedgrid::io

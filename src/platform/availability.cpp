@@ -1,0 +1,96 @@
+// Client availability timelines (see availability.hpp).
+#include "platform/availability.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "util/csv.hpp"
+#include "util/error.hpp"
+
+namespace fedgrid::platform {
+
+std::vector<Outage> read_outage_trace(const std::string& path, int clients) {
+  util::CsvReader csv(path, {"client", "off", "on"});
+  std::vector<Outage> out;
+  std::vector<double> last_on(clients, -1.0);  // per client: when its previous outage ended
+  while (csv.next()) {
+    Outage o;
+    const double id = csv.number(0);
+    if (id != std::floor(id) || id < 0 || id >= clients) {
+      csv.fail(0, "a client id in [0, " + std::to_string(clients - 1) + "]", csv.field(0));
+    }
+    o.client = static_cast<int>(id);
+    o.off = csv.number(1);
+    if (o.off < 0) csv.fail(1, "a time >= 0", csv.field(1));
+    const std::string& on = csv.field(2);
+    if (!on.empty() && on != "inf") {
+      o.on = csv.number(2);
+      if (!(o.on > o.off)) csv.fail(2, "a time after 'off' (or empty: never back)", on);
+    }
+    double& prev = last_on[o.client];
+    if (o.off <= prev || std::isinf(prev)) {
+      csv.fail(
+          1,
+          "outages of client " + std::to_string(o.client) +
+              " in time order, each starting after the previous one ended",
+          "off " + csv.field(1) + " while the previous outage ends at " + util::short_number(prev));
+    }
+    prev = o.on;
+    out.push_back(o);
+  }
+  return out;
+}
+
+ClientTimeline::ClientTimeline(uint64_t seed, int client, double mean_up, double mean_down)
+    : kind_(Kind::kRandom),
+      rng_(seed, "availability", static_cast<uint64_t>(client)),
+      mean_up_(mean_up),
+      mean_down_(mean_down) {}
+
+ClientTimeline::ClientTimeline(std::vector<Outage> outages)
+    : kind_(outages.empty() ? Kind::kNone : Kind::kTrace), outages_(std::move(outages)) {}
+
+bool ClientTimeline::next(double* date, bool* on) {
+  if (kind_ == Kind::kRandom) {
+    now_ += (on_ ? mean_up_ : mean_down_) * rng_.exponential1();
+    on_ = !on_;
+    *date = now_;
+    *on = on_;
+    return true;
+  }
+  if (kind_ != Kind::kTrace || index_ >= outages_.size()) return false;
+  const Outage& o = outages_[index_];
+  if (on_) {  // next: this outage begins
+    *date = o.off;
+    *on = on_ = false;
+    return true;
+  }
+  ++index_;  // this outage ends (if it ever does)
+  if (std::isinf(o.on)) return false;
+  *date = o.on;
+  *on = on_ = true;
+  return true;
+}
+
+std::vector<ClientTimeline> make_timelines(const AvailabilitySpec& spec, int clients,
+                                           uint64_t seed) {
+  std::vector<ClientTimeline> t(clients);
+  if (spec.model == AvailabilityModel::kTrace) {
+    std::vector<std::vector<Outage>> per(clients);
+    for (const Outage& o : read_outage_trace(spec.trace_file, clients)) per[o.client].push_back(o);
+    for (int u = 0; u < clients; ++u) t[u] = ClientTimeline(std::move(per[u]));
+  } else if (spec.model == AvailabilityModel::kRandom) {
+    // Exactly round(fraction * clients) clients can fail, chosen uniformly.
+    std::vector<int> ids(clients);
+    std::iota(ids.begin(), ids.end(), 0);
+    util::Rng rng(seed, "availability-clients");
+    util::shuffle(ids.begin(), ids.end(), rng);
+    const auto failing = static_cast<int>(std::lround(spec.fraction * clients));
+    for (int i = 0; i < failing; ++i) {
+      t[ids[i]] = ClientTimeline(seed, ids[i], spec.mean_up, spec.mean_down);
+    }
+  }
+  return t;
+}
+
+}  // namespace fedgrid::platform

@@ -1,0 +1,217 @@
+// Unit tests of the reliability pieces that need no SimGrid: client availability timelines
+// (random: exact fraction of failing clients, exponential periods with stated tolerances;
+// traces: order and error messages), and checkpoints (exact round trip, corruption detected).
+#define BOOST_TEST_MODULE reliability
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.hpp"
+#include "platform/availability.hpp"
+#include "util/error.hpp"
+
+namespace fp = fedgrid::platform;
+namespace fs = std::filesystem;
+using fedgrid::util::InputError;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("fedgrid-reliability-" + name)).string();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = temp_path(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+bool throws_input_error_with(const std::function<void()>& f, const std::string& needle) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    if (msg.find(needle) != std::string::npos) return true;
+    BOOST_TEST_MESSAGE("message was: " << msg);
+    return false;
+  }
+  return false;
+}
+
+// All changes of a timeline up to `horizon` as (date, on) pairs.
+std::vector<std::pair<double, bool>> changes(fp::ClientTimeline t, double horizon) {
+  std::vector<std::pair<double, bool>> out;
+  double date = 0;
+  bool on = true;
+  while (t.next(&date, &on) && date <= horizon) out.emplace_back(date, on);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(random_model_fails_exactly_the_fraction_of_clients) {
+  fp::AvailabilitySpec spec;
+  spec.model = fp::AvailabilityModel::kRandom;
+  spec.fraction = 0.3;
+  spec.mean_up = 10;
+  spec.mean_down = 5;
+  const auto t = fp::make_timelines(spec, 101, 42);
+  int failing = 0;
+  for (const auto& tl : t) failing += !tl.empty();
+  BOOST_TEST(failing == 30);  // round(0.3 * 101) = 30
+  // Another seed picks other clients; the same seed the same ones.
+  const auto again = fp::make_timelines(spec, 101, 42);
+  const auto other = fp::make_timelines(spec, 101, 43);
+  int same = 0, differ = 0;
+  for (int u = 0; u < 101; ++u) {
+    same += again[u].empty() == t[u].empty();
+    differ += other[u].empty() != t[u].empty();
+  }
+  BOOST_TEST(same == 101);
+  BOOST_TEST(differ > 0);
+  spec.fraction = 0;
+  for (const auto& tl : fp::make_timelines(spec, 50, 1)) BOOST_TEST(tl.empty());
+}
+
+BOOST_AUTO_TEST_CASE(random_periods_are_exponential_with_the_given_means) {
+  // 20,000 up and 20,000 down periods: the sample mean of Exp(m) has a standard error of
+  // m / sqrt(20000) = 0.7% of m; tolerance 3% (4.2 SE). P(up > m) = e^-1 within 0.015.
+  fp::ClientTimeline t(7, 3, 10.0, 2.0);
+  double date = 0, last = 0, up_sum = 0, down_sum = 0;
+  int ups = 0, downs = 0, long_ups = 0;
+  bool on = true, prev = true;
+  for (int i = 0; i < 40000; ++i) {
+    BOOST_REQUIRE(t.next(&date, &on));
+    BOOST_REQUIRE(on != prev);  // alternates, starting with a failure
+    BOOST_REQUIRE(date > last);
+    if (prev) {
+      up_sum += date - last;
+      ++ups;
+      long_ups += date - last > 10.0;
+    } else {
+      down_sum += date - last;
+      ++downs;
+    }
+    last = date;
+    prev = on;
+  }
+  BOOST_TEST(std::abs(up_sum / ups - 10.0) < 0.3);
+  BOOST_TEST(std::abs(down_sum / downs - 2.0) < 0.06);
+  BOOST_TEST(std::abs(static_cast<double>(long_ups) / ups - std::exp(-1.0)) < 0.015);
+  // The timeline of a client depends only on (seed, client).
+  BOOST_TEST((changes(fp::ClientTimeline(7, 3, 10.0, 2.0), 100) ==
+              changes(fp::ClientTimeline(7, 3, 10.0, 2.0), 100)));
+  BOOST_TEST((changes(fp::ClientTimeline(7, 3, 10.0, 2.0), 100) !=
+              changes(fp::ClientTimeline(7, 4, 10.0, 2.0), 100)));
+}
+
+BOOST_AUTO_TEST_CASE(trace_timelines_follow_the_file) {
+  const std::string path =
+      write_temp("trace.csv", "client,off,on\n2,1.5,4\n\n0,0,0.25\n2,7,inf\n1,3,\n0,9,10\n");
+  fp::AvailabilitySpec spec;
+  spec.model = fp::AvailabilityModel::kTrace;
+  spec.trace_file = path;
+  const auto t = fp::make_timelines(spec, 4, 1);
+  using C = std::vector<std::pair<double, bool>>;
+  const double inf = std::numeric_limits<double>::infinity();
+  BOOST_TEST((changes(t[0], inf) == C{{0, false}, {0.25, true}, {9, false}, {10, true}}));
+  BOOST_TEST((changes(t[1], inf) == C{{3, false}}));  // never back
+  BOOST_TEST((changes(t[2], inf) == C{{1.5, false}, {4, true}, {7, false}}));
+  BOOST_TEST(t[3].empty());
+  std::remove(path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(trace_errors_name_file_line_and_column) {
+  const std::string header = "client,off,on\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"client,down,up\n0,1,2\n", ":1: expected header 'client,off,on', found 'client,down,up'"},
+      {header + "0,1,2\n5,1,2\n", ":3: key 'client': expected a client id in [0, 4], found 5"},
+      {header + "1.5,1,2\n", ":2: key 'client': expected a client id"},
+      {header + "0,-1,2\n", ":2: key 'off': expected a time >= 0, found -1"},
+      {header + "0,3,3\n", ":2: key 'on': expected a time after 'off'"},
+      {header + "0,3,x\n", ":2: key 'on': expected a finite number, found 'x'"},
+      {header + "0,1,5\n0,4,6\n", ":3: key 'off': expected outages of client 0 in time order"},
+      {header + "0,1,\n0,4,6\n", "found off 4 while the previous outage ends at inf"},
+      {header + "0,1\n", ":2: expected 3 comma-separated fields, found 2"},
+      {"", ": expected header 'client,off,on', found an empty file"}};
+  int i = 0;
+  for (const auto& [text, needle] : cases) {
+    const std::string path = write_temp("bad" + std::to_string(i++) + ".csv", text);
+    // Needles starting with ':' follow the file name; the others may be anywhere.
+    const std::string want = needle[0] == ':' ? path + needle : needle;
+    BOOST_TEST(throws_input_error_with([&] { fp::read_outage_trace(path, 5); }, want),
+               "case " << i << ": " << needle);
+    std::remove(path.c_str());
+  }
+  BOOST_TEST(throws_input_error_with([] { fp::read_outage_trace("/nonexistent/t.csv", 5); },
+                                     "/nonexistent/t.csv: expected a readable CSV file"));
+}
+
+BOOST_AUTO_TEST_CASE(checkpoint_round_trip_is_exact) {
+  const std::string dir = temp_path("ckpt");
+  fs::create_directories(dir);
+  fedgrid::io::Checkpoint c;
+  c.round = 17;
+  c.t_next = 0.1 + 0.2;  // not representable in decimal with few digits
+  c.clock = 10.200000000000001;
+  c.file_sizes = {123, 456789, 0};
+  c.val_accuracy = 0.875;
+  c.test_accuracy = std::nan("");
+  c.test_loss = 1.0 / 3.0;
+  c.params = fedgrid::nn::Vector::LinSpaced(1000, -1.0f, 1.0f);
+  c.params[3] = std::numeric_limits<float>::denorm_min();
+  c.velocity = fedgrid::nn::Vector::Constant(1000, 1e-7f);
+  c.invocation = "scenario: /x/y.yaml\nset: [a=1]\n";
+  fedgrid::io::write_checkpoint(dir, c);
+  const auto r = fedgrid::io::read_checkpoint(dir);
+  BOOST_TEST(r.round == 17);
+  BOOST_TEST(r.t_next == c.t_next);  // bit for bit
+  BOOST_TEST(r.clock == c.clock);
+  BOOST_TEST(r.file_sizes == c.file_sizes);
+  BOOST_TEST(r.val_accuracy == 0.875);
+  BOOST_TEST(std::isnan(r.test_accuracy));
+  BOOST_TEST(r.test_loss == c.test_loss);
+  BOOST_TEST((r.params.array() == c.params.array()).all());
+  BOOST_TEST((r.velocity.array() == c.velocity.array()).all());
+  BOOST_TEST(r.invocation == c.invocation);
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_refused) {
+  const std::string dir = temp_path("ckpt-bad");
+  fs::create_directories(dir);
+  const std::string file = dir + "/checkpoint";
+  BOOST_TEST(throws_input_error_with([&] { fedgrid::io::read_checkpoint(dir); },
+                                     file + ": expected a checkpoint"));
+  fedgrid::io::Checkpoint c;
+  c.file_sizes = {1, 2, 3};
+  c.params = fedgrid::nn::Vector::Ones(64);
+  c.velocity = fedgrid::nn::Vector::Zero(64);
+  fedgrid::io::write_checkpoint(dir, c);
+  std::string good;
+  {
+    std::ifstream in(file, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto check_damaged = [&](const std::string& bytes, const std::string& needle) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    return throws_input_error_with([&] { fedgrid::io::read_checkpoint(dir); }, file + needle);
+  };
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x20;  // inside the parameters: only the checksum sees it
+  const std::string corrupt = ", found a truncated or corrupt file";
+  BOOST_TEST(
+      check_damaged(flipped, ": expected a FedGrid checkpoint with a matching checksum" + corrupt));
+  BOOST_TEST(check_damaged(good.substr(0, good.size() - 40),
+                           ": expected a FedGrid checkpoint with a matching checksum" + corrupt));
+  const std::string header = ": expected a FedGrid checkpoint with the header ";
+  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 1'" + corrupt));
+  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 1'" + corrupt));
+  fs::remove_all(dir);
+}
