@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "io/key_registry.hpp"
 #include "io/scenario.hpp"
 #include "io/yaml_map.hpp"
 #include "util/error.hpp"
@@ -23,6 +24,12 @@ std::vector<std::string> RunSpec::assignments() const {
   std::vector<std::string> out;
   for (const auto& o : overrides) out.push_back(o.assignment());
   return out;
+}
+
+// Records a key checked by hand for the key reference (docs/scenario-reference.md).
+static void declare(const std::string& path, const std::string& type, const std::string& def,
+                    const std::string& range) {
+  io::record_key({"sweep", path, type, def, range});
 }
 
 static bool id_char(char c) {
@@ -118,6 +125,7 @@ static Axis load_grid_axis(const std::string& file, const YAML::Node& k, const Y
     throw_input_error(file, line_of(v) ? line_of(v) : a.line, "grid." + key,
                       "a non-empty list of values or a mapping label: value", describe(v));
   }
+  declare("grid.<key>", v.IsMap() ? "mapping" : "list", "-", "non-empty");
   for (auto it = v.begin(); it != v.end(); ++it) {
     const YAML::Node value = v.IsMap() ? it->second : *it;
     std::string text = render(value, file, "grid." + key);
@@ -165,6 +173,7 @@ static Axis load_zip_axis(const std::string& file, const YAML::Node& g, const YA
                       "a mapping of scenario keys to lists of equal length (and 'label')",
                       describe(body));
   }
+  declare("zip.<group>", "mapping", "-", "non-empty");
   std::size_t n = 0;
   std::string first;
   std::optional<YAML::Node> labels;  // (copy-constructed: assigning Nodes trips GCC 12 warnings)
@@ -176,6 +185,7 @@ static Axis load_zip_axis(const std::string& file, const YAML::Node& g, const YA
       throw_input_error(file, line_of(list) ? line_of(list) : line_of(it->first), where + "." + key,
                         "a non-empty list", describe(list));
     }
+    declare(key == "label" ? "zip.<group>.label" : "zip.<group>.<key>", "list", "-", "non-empty");
     if (first.empty()) {
       first = key;
       n = list.size();
@@ -221,6 +231,8 @@ static void load_base(io::YamlMap& m, SweepSpec& spec) {
   spec.base_line = m.line_of_key("base");
   if (!b.IsDefined() || b.IsNull())
     m.fail("base", "a scenario file (or a list of them)", "nothing");
+  declare("base", b.IsSequence() ? "list" : "string", "required",
+          b.IsSequence() ? "non-empty" : "-");
   if (!b.IsSequence()) {
     spec.base = resolve_base(spec.file, b);
     return;
@@ -250,7 +262,9 @@ static std::vector<Override> load_set(const std::string& file, const YAML::Node&
   std::vector<Override> out;
   if (!n.IsDefined() || n.IsNull()) return out;
   if (!n.IsMap()) throw_input_error(file, line, "set", "a mapping key: value", describe(n));
+  declare("set", "mapping", "-", "-");
   for (auto it = n.begin(); it != n.end(); ++it) {
+    declare("set.<key>", "any", "-", "-");
     check_key(file, it->first, "set." + it->first.Scalar());
     out.push_back({it->first.Scalar(), render(it->second, file, "set." + it->first.Scalar()),
                    line_of(it->first)});
@@ -285,8 +299,9 @@ static void order_and_check(SweepSpec& spec, std::vector<Axis> grid, std::vector
 SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cli_sets) {
   SweepSpec spec;
   spec.file = path;
-  io::YamlMap m(io::load_yaml_file(path), path, "");
+  io::YamlMap m(io::load_yaml_file(path), path, "", 0, "sweep");
   m.allow({"name", "base", "target_accuracy", "time_limit", "set", "grid", "zip", "slurm"});
+  m.note_default("name", "file name");
   spec.name = m.get_string("name", fs::path(path).stem().string());
   if (spec.name.empty() || sanitize(spec.name) != spec.name) {
     m.fail("name", "a name of letters, digits and . + -", "'" + spec.name + "'");
@@ -302,6 +317,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     YAML::Node n = m.get_node(section);
     if (!n.IsDefined() || n.IsNull()) continue;
     if (!n.IsMap()) m.fail(section, "a mapping", describe(n));
+    m.declare(section, "mapping", "-", "-");
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (section[0] == 'g') {
         grid.push_back(load_grid_axis(path, it->first, it->second));
@@ -314,6 +330,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     io::YamlMap s = m.get_map("slurm");
     s.allow({"options"});
     YAML::Node opts = s.get_node("options");
+    s.declare("options", "list", "required", "-");
     if (!opts.IsSequence()) s.fail("options", "a list of sbatch options", describe(opts));
     for (const auto& o : opts) {
       if (!o.IsScalar() || o.Scalar().empty() || o.Scalar()[0] != '-' ||

@@ -30,14 +30,17 @@ static std::string dir_of(const std::string& file) {
 // conv2d {out_channels, kernel, stride = 1, padding = 0}, maxpool {kernel, stride = kernel},
 // flatten, batchnorm. A key that does not belong to the layer's kind is an error.
 nn::ModelSpec load_model_spec(const std::string& path) {
-  YamlMap m(load_yaml_file(path), path, "");
+  YamlMap m(load_yaml_file(path), path, "", 0, "model");
   m.allow({"name", "input", "stages", "layers"});
   nn::ModelSpec spec;
   spec.file = path;
+  m.note_default("name", "file name");
   spec.name = m.get_string("name", fs::path(path).stem().string());
   spec.line = m.line_of_key("input");
   YAML::Node input = m.get_node("input");
   if (input.IsSequence()) {
+    m.declare("input", "list", "required", "3 items");
+    m.declare("input[]", "integer", "-", "[1, 1000000]");
     const char* what = "a number of features (784) or an image shape [channels, height, width]";
     if (input.size() != 3) m.fail("input", what, "a list of " + std::to_string(input.size()));
     int dims[3];
@@ -71,11 +74,13 @@ nn::ModelSpec load_model_spec(const std::string& path) {
                 : grouping == "block" ? nn::StageGrouping::kBlock
                                       : nn::StageGrouping::kTensor;
   YAML::Node layers = m.get_node("layers");
+  m.declare("layers", "list", "required", "non-empty");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
     m.fail("layers", "a non-empty list of layers", describe(layers));
   }
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    YamlMap l(layers[i], path, "layers[" + std::to_string(i) + "]", m.line_of_key("layers"));
+    YamlMap l(layers[i], path, "layers[" + std::to_string(i) + "]", m.line_of_key("layers"),
+              "model");
     l.allow({"kind", "units", "out_channels", "kernel", "stride", "padding"});
     nn::LayerSpec ls;
     ls.line = l.line();
@@ -92,6 +97,7 @@ nn::ModelSpec load_model_spec(const std::string& path) {
       own = {"out_channels", "kernel", "stride", "padding"};
     } else if (ls.kind == "maxpool") {
       ls.kernel = static_cast<int>(l.get_int("kernel", 1, 100000));
+      l.note_default("stride", "kernel");
       ls.stride = static_cast<int>(l.get_int("stride", 1, 100000, ls.kernel));
       own = {"kernel", "stride"};
     }
@@ -185,6 +191,7 @@ static DataConfig load_data(YamlMap m, const std::string& base) {
     d.synthetic.separation = s.get_double("separation", 0, 1e6, 2.0);
     s.finish();
   } else {
+    m.note_default("path", "per dataset");
     std::string def = d.dataset == "fashion-mnist"
                           ? "/usr/share/datasets/fashion-mnist"
                           : std::string(FEDGRID_DATA_DIR) + "/" + d.dataset;
@@ -296,6 +303,7 @@ static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, in
     m.fail("time_budget", "a positive time budget (or a per-round 'deadline') for " + a.name,
            m.has("time_budget") ? "0" : "nothing");
   }
+  m.note_default("aggregation", "per algorithm");
   std::string agg =
       m.get_choice("aggregation", {"code", "plain", "unbiased"},
                    std::string(fl::aggregation_name(fl::default_aggregation(a.kind))));
@@ -308,6 +316,7 @@ static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, in
   if (a.kind == fl::AlgorithmKind::kFedAvg)
     a.round_timeout = m.get_double("round_timeout", 0, kInf, 0.0);
   // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.
+  m.note_default("clients_per_round", "clients", "[1, clients]");
   a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
   m.finish();
   return a;
@@ -325,6 +334,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   YamlMap m(root, path, "");
   m.allow({"name", "seed", "clients", "data", "model", "platform", "timing", "algorithm",
            "training", "evaluation", "simgrid", "availability"});
+  m.note_default("name", "file name");
   s.name = m.get_string("name", fs::path(path).stem().string());
   s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
   if (seed_override) s.seed = *seed_override;
@@ -371,6 +381,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     YamlMap g = m.get_map("simgrid");
     g.allow({"cfg"});
     YAML::Node cfg = g.get_node("cfg");
+    g.declare("cfg", "list", "-", "-");
     if (cfg.IsDefined()) {
       if (!cfg.IsSequence()) g.fail("cfg", "a list of 'name:value' strings", describe(cfg));
       for (const auto& c : cfg) {

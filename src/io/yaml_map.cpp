@@ -6,6 +6,7 @@
 #include <limits>
 #include <sstream>
 
+#include "io/key_registry.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::io {
@@ -25,8 +26,9 @@ std::string describe(const YAML::Node& node) {
   return "'" + node.Scalar() + "'";
 }
 
-YamlMap::YamlMap(YAML::Node node, std::string file, std::string path, int parent_line)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)) {
+YamlMap::YamlMap(YAML::Node node, std::string file, std::string path, int parent_line,
+                 std::string doc)
+    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), doc_(std::move(doc)) {
   line_ = line_of(node_) ? line_of(node_) : parent_line;
   if (!node_.IsMap()) {
     throw_input_error(file_, line_, path_.empty() ? "(document)" : path_, "a mapping",
@@ -38,8 +40,34 @@ std::string YamlMap::key_path(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
 }
 
-bool YamlMap::has(const std::string& key) const {
+bool YamlMap::present(const std::string& key) const {
   return node_[key].IsDefined() && !node_[key].IsNull();
+}
+
+bool YamlMap::has(const std::string& key) const {
+  probed_.insert(key);
+  return present(key);
+}
+
+void YamlMap::record(const std::string& key, const std::string& type, std::string def,
+                     std::string range) const {
+  auto note = notes_.find(key);
+  if (note != notes_.end()) {
+    def = note->second.first;
+    if (!note->second.second.empty()) range = note->second.second;
+  }
+  if (def.empty()) def = probed_.count(key) ? "-" : "required";
+  record_key({doc_, key_path(key), type, def, range});
+}
+
+void YamlMap::note_default(const std::string& key, const std::string& def,
+                           const std::string& range) {
+  notes_[key] = {def, range};
+}
+
+void YamlMap::declare(const std::string& key, const std::string& type, const std::string& def,
+                      const std::string& range) const {
+  record_key({doc_, key_path(key), type, def, range});
 }
 
 int YamlMap::line_of_key(const std::string& key) const {
@@ -54,26 +82,35 @@ void YamlMap::fail(const std::string& key, const std::string& expected,
 
 YAML::Node YamlMap::require(const std::string& key) {
   read_.insert(key);
-  if (!has(key)) fail(key, "a value (this key is required)", "nothing");
+  if (!present(key)) fail(key, "a value (this key is required)", "nothing");
   return node_[key];
 }
 
-std::string YamlMap::get_string(const std::string& key) {
+std::string YamlMap::scalar(const std::string& key) {
   YAML::Node n = require(key);
   if (!n.IsScalar()) fail(key, "a string", describe(n));
   return n.Scalar();
 }
 
+std::string YamlMap::get_string(const std::string& key) {
+  record(key, "string", "", "-");
+  return scalar(key);
+}
+
 std::string YamlMap::get_string(const std::string& key, const std::string& def) {
+  record(key, "string", def.empty() ? "\"\"" : def, "-");
   read_.insert(key);
-  return has(key) ? get_string(key) : def;
+  return present(key) ? scalar(key) : def;
 }
 
 std::string YamlMap::get_choice(const std::string& key, const std::vector<std::string>& choices,
                                 const std::optional<std::string>& def) {
+  std::string shown;
+  for (const auto& c : choices) shown += (shown.empty() ? "" : ", ") + c;
+  record(key, "choice", def.value_or(""), shown);
   read_.insert(key);
-  if (!has(key) && def) return *def;
-  std::string v = get_string(key);
+  if (!present(key) && def) return *def;
+  std::string v = scalar(key);
   for (const auto& c : choices)
     if (c == v) return v;
   std::string list;
@@ -83,8 +120,9 @@ std::string YamlMap::get_choice(const std::string& key, const std::vector<std::s
 
 double YamlMap::get_double(const std::string& key, double lo, double hi,
                            const std::optional<double>& def) {
+  record(key, "number", def ? format_number(*def) : "", format_range(lo, hi));
   read_.insert(key);
-  if (!has(key) && def) return *def;
+  if (!present(key) && def) return *def;
   YAML::Node n = require(key);
   double v = 0;
   bool ok = n.IsScalar();
@@ -109,8 +147,9 @@ double YamlMap::get_double(const std::string& key, double lo, double hi,
 
 int64_t YamlMap::get_int(const std::string& key, int64_t lo, int64_t hi,
                          const std::optional<int64_t>& def) {
+  record(key, "integer", def ? std::to_string(*def) : "", format_range(lo, hi));
   read_.insert(key);
-  if (!has(key) && def) return *def;
+  if (!present(key) && def) return *def;
   YAML::Node n = require(key);
   int64_t v = 0;
   bool ok = n.IsScalar();
@@ -135,8 +174,9 @@ int64_t YamlMap::get_int(const std::string& key, int64_t lo, int64_t hi,
 }
 
 bool YamlMap::get_bool(const std::string& key, const std::optional<bool>& def) {
+  record(key, "bool", def ? (*def ? "true" : "false") : "", "-");
   read_.insert(key);
-  if (!has(key) && def) return *def;
+  if (!present(key) && def) return *def;
   YAML::Node n = require(key);
   if (n.IsScalar()) {
     const std::string& s = n.Scalar();
@@ -147,9 +187,10 @@ bool YamlMap::get_bool(const std::string& key, const std::optional<bool>& def) {
 }
 
 YamlMap YamlMap::get_map(const std::string& key) {
+  record(key, "mapping", "", "-");
   YAML::Node n = require(key);
   if (!n.IsMap()) fail(key, "a mapping", describe(n));
-  return YamlMap(n, file_, key_path(key), line_of_key(key));
+  return YamlMap(n, file_, key_path(key), line_of_key(key), doc_);
 }
 
 YAML::Node YamlMap::get_node(const std::string& key) {

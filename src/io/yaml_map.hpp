@@ -1,10 +1,12 @@
 // Strict typed access to a YAML mapping: every read names file:line and the dotted key on error,
-// and finish() rejects keys nobody read (unknown keys are errors, never ignored).
+// and finish() rejects keys nobody read (unknown keys are errors, never ignored). Each typed read
+// is also recorded for the key reference (io/key_registry.hpp) when recording is on.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,9 +21,13 @@ std::string describe(const YAML::Node& node);
 
 class YamlMap {
  public:
-  // `path` is the dotted prefix of this mapping ("" for the document root).
-  YamlMap(YAML::Node node, std::string file, std::string path, int parent_line = 0);
+  // `path` is the dotted prefix of this mapping ("" for the document root); `doc` the kind of
+  // document it belongs to (scenario | model | sweep), for the key reference.
+  YamlMap(YAML::Node node, std::string file, std::string path, int parent_line = 0,
+          std::string doc = "scenario");
 
+  // True when the key holds a value. A key asked about before it is read is recorded as optional
+  // in the key reference (the loader handles its absence), unless the read gives a default.
   bool has(const std::string& key) const;
   const std::string& file() const { return file_; }
   std::string key_path(const std::string& key) const;
@@ -42,6 +48,14 @@ class YamlMap {
   YamlMap get_map(const std::string& key);
   YAML::Node get_node(const std::string& key);  // marks the key as read, any type
 
+  // Key reference (docs/scenario-reference.md): a default (and range, unless empty) that depends
+  // on other settings is recorded as this text instead of this document's values.
+  void note_default(const std::string& key, const std::string& def, const std::string& range = "");
+  // Records a key read with get_node and checked by hand: type, default ("required", "-" or a
+  // value) and range as the reference shows them (see KeyInfo).
+  void declare(const std::string& key, const std::string& type, const std::string& def,
+               const std::string& range) const;
+
   // Declares every key this mapping may hold and rejects any other at once (so that a typo is
   // reported as unknown rather than as a missing required key).
   void allow(const std::vector<std::string>& keys) const;
@@ -56,9 +70,17 @@ class YamlMap {
   std::string file_;
   std::string path_;
   int line_ = 0;
+  std::string doc_;
   mutable std::set<std::string> read_;
   mutable std::set<std::string> allowed_;
+  mutable std::set<std::string> probed_;                              // keys asked about with has()
+  std::map<std::string, std::pair<std::string, std::string>> notes_;  // key -> default, range
+  bool present(const std::string& key) const;
   YAML::Node require(const std::string& key);
+  std::string scalar(const std::string& key);
+  // def "" = no default: "required", or "-" when the key was asked about with has() first.
+  void record(const std::string& key, const std::string& type, std::string def,
+              std::string range) const;
 };
 
 // Applies a `--set a.b.c=value` override to a document (value parsed as YAML). Creates missing
