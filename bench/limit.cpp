@@ -15,6 +15,7 @@
 
 #include "io/scenario.hpp"
 #include "nn/model.hpp"
+#include "options.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -28,23 +29,17 @@ struct Gemm {
   int kind;          // 0: A B, 1: A B^T (weight gradient), 2: A^T B (input gradient)
 };
 
-struct Options {
-  std::string out = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/limit.json";
-  std::vector<std::string> models = {"mlp", "cnn2"};
-  std::vector<int> batches = {64, 256, 1024};
-  double seconds = 0.5;
-  int trials = 3;
-};
+bench::Options defaults() {
+  bench::Options o;
+  o.out = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/limit.json";
+  o.models = {"mlp", "cnn2"};
+  o.batches = {64, 256, 1024};
+  o.seconds = 0.5;
+  return o;
+}
 
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
 }
 
 // The products of one training step on a batch of b samples, walking the layer shapes.
@@ -134,40 +129,20 @@ double time_model(const nn::Model& model, int b, double seconds, int trials) {
   return best;
 }
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--out") {
-      o.out = value();
-    } else if (a == "--models") {
-      o.models = split(value());
-    } else if (a == "--batches") {
-      o.batches.clear();
-      for (const auto& b : split(value())) o.batches.push_back(std::stoi(b));
-    } else if (a == "--seconds") {
-      o.seconds = std::stod(value());
-    } else {
-      std::printf(
-          "usage: bench_limit [--out FILE.json] [--models mlp,cnn2] [--batches 64,256,1024]\n"
-          "                   [--seconds S]\n"
-          "Training throughput (forward + full backward, one thread) of each model next to its\n"
-          "GEMM-bound limit: the step's matrix products timed alone with Eigen at their shapes.\n"
-          "Models missing from models/ are skipped. S seconds per measurement (best of 3).\n");
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
-    }
-  }
-  return o;
+bench::Options parse(int argc, char** argv) {
+  return bench::parse_options(
+      argc, argv, defaults(), false,
+      "usage: bench_limit [--out FILE.json] [--models mlp,cnn2] [--batches 64,256,1024]\n"
+      "                   [--seconds S]\n"
+      "Training throughput (forward + full backward, one thread) of each model next to its\n"
+      "GEMM-bound limit: the step's matrix products timed alone with Eigen at their shapes.\n"
+      "Models missing from models/ are skipped. S seconds per measurement (best of 3).\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  const bench::Options o = parse(argc, argv);
   std::string json = "{\n  \"results\": [";
   std::printf("%-6s %6s %14s %14s %7s %10s %12s\n", "model", "batch", "samples/s", "GEMM limit",
               "ratio", "GEMM GF/s", "GEMM MF/smp");

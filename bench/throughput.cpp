@@ -16,6 +16,7 @@
 
 #include "io/scenario.hpp"
 #include "nn/model.hpp"
+#include "options.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -24,51 +25,24 @@ namespace {
 using namespace fedgrid;
 using Clock = std::chrono::steady_clock;
 
-struct Options {
-  std::string out = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/throughput.json";
-  std::string torch = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/torch_throughput.json";
-  std::vector<std::string> models = {"mlp", "cnn2", "vgg11"};
-  std::vector<int> batches = {16, 256, 2048};
-  double seconds = 3.0;
-};
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
+bench::Options defaults() {
+  bench::Options o;
+  o.out = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/throughput.json";
+  o.torch = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/torch_throughput.json";
+  o.models = {"mlp", "cnn2", "vgg11"};
+  o.batches = {16, 256, 2048};
+  o.seconds = 3.0;
+  return o;
 }
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--out") {
-      o.out = value();
-    } else if (a == "--torch") {
-      o.torch = value();
-    } else if (a == "--models") {
-      o.models = split(value());
-    } else if (a == "--batches") {
-      o.batches.clear();
-      for (const auto& b : split(value())) o.batches.push_back(std::stoi(b));
-    } else if (a == "--seconds") {
-      o.seconds = std::stod(value());
-    } else {
-      std::printf(
-          "usage: bench_throughput [--out FILE.json] [--torch TORCH.json] [--models mlp,cnn2,vgg11]"
-          "\n                        [--batches 16,256,2048] [--seconds S]\n"
-          "Times Model::loss_and_gradient (forward + full backward, one thread) for each model\n"
-          "and batch: one untimed warm-up step, then steps until S seconds have passed (at least\n"
-          "one). PyTorch numbers come from bench/torch_throughput.py.\n");
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
-    }
-  }
-  return o;
+bench::Options parse(int argc, char** argv) {
+  return bench::parse_options(
+      argc, argv, defaults(), true,
+      "usage: bench_throughput [--out FILE.json] [--torch TORCH.json] [--models mlp,cnn2,vgg11]"
+      "\n                        [--batches 16,256,2048] [--seconds S]\n"
+      "Times Model::loss_and_gradient (forward + full backward, one thread) for each model\n"
+      "and batch: one untimed warm-up step, then steps until S seconds have passed (at least\n"
+      "one). PyTorch numbers come from bench/torch_throughput.py.\n");
 }
 
 struct Result {
@@ -122,7 +96,7 @@ void add_torch(std::vector<Result>& results, const std::string& path, std::strin
   }
 }
 
-void write_json(const std::vector<Result>& results, const Options& o, const std::string& tv) {
+void write_json(const std::vector<Result>& results, const bench::Options& o, const std::string& tv) {
   std::filesystem::path p(o.out);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream f(o.out);
@@ -146,7 +120,7 @@ void write_json(const std::vector<Result>& results, const Options& o, const std:
 
 int main(int argc, char** argv) {
   try {
-    const Options o = parse(argc, argv);
+    const bench::Options o = parse(argc, argv);
     std::vector<Result> results;
     for (const auto& m : o.models) {
       for (int b : o.batches) {
