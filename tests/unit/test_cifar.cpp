@@ -15,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "io/experiment.hpp"
 #include "io/scenario.hpp"
+#include "test_helpers.hpp"
 #include "util/error.hpp"
 
 namespace fs = std::filesystem;
@@ -67,18 +68,8 @@ void write_folder(const TempDir& d) {
   write_batch(d.file("test_batch.bin"), {9, 8}, 100);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const util::InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using fedgrid::test::contains;
+std::string error_of(const std::function<void()>& f) { return fedgrid::test::input_error_of(f); }
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "nn/gradcheck.hpp"
 #include "nn/layers.hpp"
 #include "nn/model.hpp"
+#include "test_helpers.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -732,16 +733,9 @@ BOOST_AUTO_TEST_CASE(running_statistics_average_like_weights) {
 
 namespace {
 std::string build_error(const nn::ModelSpec& spec) {
-  try {
-    nn::Model::build(spec);
-  } catch (const util::InputError& e) {
-    return e.what();
-  }
-  return "";
+  return fedgrid::test::input_error_of([&] { nn::Model::build(spec); });
 }
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using fedgrid::test::contains;
 }  // namespace
 
 // small_bn_spec numbers its layers from line 1; spec.file is empty, so messages name the model.

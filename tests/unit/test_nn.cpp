@@ -13,6 +13,7 @@
 #include "nn/gradcheck.hpp"
 #include "nn/layers.hpp"
 #include "nn/model.hpp"
+#include "test_helpers.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
 
@@ -341,16 +342,9 @@ BOOST_AUTO_TEST_CASE(mlp_yaml_describes_the_paper_model) {
 namespace {
 // Builds `spec` and returns the InputError message ("" when nothing was thrown).
 std::string build_error(const nn::ModelSpec& spec) {
-  try {
-    nn::Model::build(spec);
-  } catch (const util::InputError& e) {
-    return e.what();
-  }
-  return "";
+  return fedgrid::test::input_error_of([&] { nn::Model::build(spec); });
 }
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using fedgrid::test::contains;
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(build_rejects_invalid_specs) {

@@ -17,6 +17,7 @@
 #include "plan/objective.hpp"
 #include "plan/planner.hpp"
 #include "plan/timing_stats.hpp"
+#include "test_helpers.hpp"
 #include "util/error.hpp"
 
 namespace fp = fedgrid::plan;
@@ -51,20 +52,9 @@ double q_direct(int k, double x) {
   return static_cast<double>(sum);
 }
 
-bool throws_input_error_with(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    BOOST_TEST_MESSAGE(e.what());
-    return std::string(e.what()).find(needle) != std::string::npos;
-  }
-  return false;
-}
-
+using fedgrid::test::throws_input_error_with;
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = "/tmp/fedgrid_test_plan_" + name + ".csv";
-  std::ofstream(path) << text;
-  return path;
+  return fedgrid::test::write_temp("plan-" + name + ".csv", text);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "io/checkpoint.hpp"
 #include "platform/availability.hpp"
+#include "test_helpers.hpp"
 #include "util/error.hpp"
 
 namespace fp = fedgrid::platform;
@@ -27,20 +28,13 @@ std::string temp_path(const std::string& name) {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = temp_path(name);
-  std::ofstream(path) << text;
-  return path;
+  return fedgrid::test::write_temp("reliability-" + name, text);
 }
 
 bool throws_input_error_with(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    const std::string msg = e.what();
-    if (msg.find(needle) != std::string::npos) return true;
-    BOOST_TEST_MESSAGE("message was: " << msg);
-    return false;
-  }
+  const std::string msg = fedgrid::test::input_error_of(f);
+  if (msg.find(needle) != std::string::npos) return true;
+  BOOST_TEST_MESSAGE("message was: " << msg);
   return false;
 }
 
