@@ -207,6 +207,7 @@ int cmd_run(const std::vector<std::string>& args) {
     std::fputs(kRunHelp, stdout);
     return 0;
   }
+  sim::catch_stop_signals();
   std::optional<io::Checkpoint> checkpoint;
   std::string resolved_then;
   if (!o.resume.empty()) {

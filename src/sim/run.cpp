@@ -251,7 +251,7 @@ int resolve_threads(int requested) {
 }
 
 namespace {
-volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_stop_signal = 0;  // the first SIGINT/SIGTERM received
 
 extern "C" void on_stop_signal(int sig) {
   g_stop_signal = sig;
@@ -262,11 +262,11 @@ extern "C" void on_stop_signal(int sig) {
 }
 }  // namespace
 
-// After the Engine exists: SimGrid installs its own SIGINT handler (which exits at once).
-const volatile std::sig_atomic_t* install_stop_handlers() {
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  return &g_stop_signal;
+void catch_stop_signals() {
+  // A signal already received keeps its default action (a second one kills at once).
+  for (int sig : {SIGINT, SIGTERM}) {
+    if (g_stop_signal == 0) std::signal(sig, on_stop_signal);
+  }
 }
 
 int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
@@ -310,7 +310,10 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   std::unique_ptr<MathEngine> math;
   if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
   ctx.math = math.get();
-  if (opt.stop_on_signals) ctx.stop_signal = install_stop_handlers();
+  if (opt.stop_on_signals) {  // again: the Engine installed SimGrid's SIGINT handler (exits)
+    catch_stop_signals();
+    ctx.stop_signal = &g_stop_signal;
+  }
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();

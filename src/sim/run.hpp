@@ -32,6 +32,10 @@ std::string simgrid_version();
 // The number of math threads `requested` means (0 = std::thread::hardware_concurrency()).
 int resolve_threads(int requested);
 
+// Makes SIGINT and SIGTERM request a stop instead of killing the process (used by `fedgrid run`
+// from its start, so that a signal during data loading also stops cleanly, before round 1).
+void catch_stop_signals();
+
 // Runs the whole simulation and writes the output folder. Throws util::InputError for problems
 // only visible with SimGrid (platform file without the expected hosts, impossible deadlines).
 // Returns 0 when every round ran, else the signal that stopped it (see RunOptions).

@@ -873,6 +873,17 @@ def case_interrupt_resume():
         for n in want:
             check(got.get(n) == want[n], "%s differs after SIGKILL + resume" % n)
         print("SIGKILL at round 420 + resume from round 400: identical")
+        # 2b. A signal early in the run (while loading, or in the first rounds).
+        e = os.path.join(tmp, "e")
+        p = start_run(["run", scen, "-o", e] + common)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        code = p.wait()
+        check(code == 130, "exit %d" % code)
+        run(["run", "--resume", e, "--quiet"])
+        got = result_files(e)
+        for n in want:
+            check(got.get(n) == want[n], "%s differs after an early SIGINT + resume" % n)
         # 3. Wait-for-all rounds (their start is the clock, not a deadline), timing only.
         sets = ["--set", "algorithm.name=fedavg", "--set", "algorithm.deadline=null",
                 "--set", "algorithm.round_timeout=0.8", "--set", "timing.timing_only=true",
