@@ -2,6 +2,7 @@
 // math threads), runs it and writes the run's files (see README "Output files").
 #include "sim/run.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -277,7 +278,17 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   for (auto& a : args) argv.push_back(a.data());
   int argc = static_cast<int>(argv.size());
   argv.push_back(nullptr);
+  // The Engine installs SimGrid's SIGINT handler (it exits at once): hold SIGINT back while it
+  // is built, then put ours back, so that no signal falls in between.
+  sigset_t sigint, old_mask;
+  sigemptyset(&sigint);
+  sigaddset(&sigint, SIGINT);
+  if (opt.stop_on_signals) pthread_sigmask(SIG_BLOCK, &sigint, &old_mask);
   sg4::Engine engine(&argc, argv.data());
+  if (opt.stop_on_signals) {
+    catch_stop_signals();
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  }
   // `plan` without -o still needs a folder for a generated platform: a temporary one.
   const bool temp_dir = opt.out_dir.empty();
   const std::string out_dir =
@@ -310,10 +321,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   std::unique_ptr<MathEngine> math;
   if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
   ctx.math = math.get();
-  if (opt.stop_on_signals) {  // again: the Engine installed SimGrid's SIGINT handler (exits)
-    catch_stop_signals();
-    ctx.stop_signal = &g_stop_signal;
-  }
+  if (opt.stop_on_signals) ctx.stop_signal = &g_stop_signal;
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();

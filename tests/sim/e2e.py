@@ -873,10 +873,12 @@ def case_interrupt_resume():
         for n in want:
             check(got.get(n) == want[n], "%s differs after SIGKILL + resume" % n)
         print("SIGKILL at round 420 + resume from round 400: identical")
-        # 2b. A signal early in the run (while loading, or in the first rounds).
+        # 2b. A signal early in the run: as soon as manifest.json exists (the handlers are in
+        #     place before it is written), i.e. while SimGrid starts or in the first rounds.
         e = os.path.join(tmp, "e")
         p = start_run(["run", scen, "-o", e] + common)
-        time.sleep(0.3)
+        while not os.path.exists(os.path.join(e, "manifest.json")) and p.poll() is None:
+            time.sleep(0.005)
         p.send_signal(signal.SIGINT)
         code = p.wait()
         check(code == 130, "exit %d" % code)
