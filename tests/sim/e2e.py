@@ -26,6 +26,8 @@ CI = os.path.join(ROOT, "scenarios", "ci")
 # Extra engine options for simulating commands, e.g. "--cfg=contexts/factory:thread" in the
 # sanitizer build (ASan cannot follow SimGrid's raw context switches).
 SIM_ARGS = os.environ.get("FEDGRID_SIM_ARGS", "").split()
+# The sanitizer build (which sets FEDGRID_SIM_ARGS) runs 5-10x slower: long runs are cut by 3 there.
+SLOW = 3 if SIM_ARGS else 1
 
 
 def run(args, expect=0):
@@ -832,23 +834,24 @@ def case_interrupt_resume():
     # SIGKILL loses the rounds after the last --checkpoint-every; `run --resume` then gives the
     # bytes of an uninterrupted run. Failures included (availability profiles are replayed).
     scen = os.path.join(CI, "failures.yaml")
-    common = ["--set", "algorithm.rounds=2000", "--threads", "1"]
+    R = 2000 // SLOW
+    common = ["--set", "algorithm.rounds=%d" % R, "--threads", "1"]
     with tempfile.TemporaryDirectory() as tmp:
         ref = os.path.join(tmp, "ref")
         run(["run", scen, "-o", ref, "--quiet"] + common)
         want = result_files(ref)
         check("checkpoint" not in want, "a complete run keeps no checkpoint")
         ref_rounds = open(os.path.join(ref, "rounds.csv")).read().splitlines()
-        # 1. SIGINT at round 300.
+        # 1. SIGINT at round 300 (100 in the sanitizer build).
         a = os.path.join(tmp, "a")
         code, err = stop_at_round(start_run(["run", scen, "-o", a, "--checkpoint-every", "7"] +
-                                            common), 300, signal.SIGINT)
+                                            common), 300 // SLOW, signal.SIGINT)
         check(code == 130 and "Deadlock" not in err, "exit %d:\n%s" % (code, err[-2000:]))
         check("--resume " + a in err, err[-500:])
         summary = json.load(open(os.path.join(a, "summary.json")))
         done = summary["rounds"]
         check(summary["complete"] is False and summary["stopped_by"] == "SIGINT" and
-              300 <= done < 2000, summary)
+              300 // SLOW <= done < R, summary)
         got = open(os.path.join(a, "rounds.csv")).read().splitlines()
         check(got == ref_rounds[:done + 1], "rounds.csv of the stopped run: %d lines for %d "
               "rounds, or not the reference's prefix" % (len(got), done))
@@ -862,17 +865,17 @@ def case_interrupt_resume():
         out = run(["run", "--resume", a], expect=2)  # finished: no checkpoint left
         check("checkpoint" in out and "no such file" in out, out)
         # 2. SIGKILL at round 420 with a checkpoint every 50 rounds (400): the rows of rounds
-        #    401..420 in the partial files are dropped and redone.
+        #    401..420 in the partial files are dropped and redone (140 / 100 when SLOW).
         b = os.path.join(tmp, "b")
         code, err = stop_at_round(start_run(["run", scen, "-o", b, "--checkpoint-every", "50"] +
-                                            common), 420, signal.SIGKILL)
+                                            common), 420 // SLOW, signal.SIGKILL)
         check(code == -signal.SIGKILL, "exit %d" % code)
         check(not os.path.exists(os.path.join(b, "summary.json")), "a killed run has no summary")
         run(["run", "--resume", b, "--quiet"])
         got = result_files(b)
         for n in want:
             check(got.get(n) == want[n], "%s differs after SIGKILL + resume" % n)
-        print("SIGKILL at round 420 + resume from round 400: identical")
+        print("SIGKILL at round %d + resume from its last checkpoint: identical" % (420 // SLOW))
         # 2b. A signal early in the run: as soon as manifest.json exists (the handlers are in
         #     place before it is written), i.e. while SimGrid starts or in the first rounds.
         e = os.path.join(tmp, "e")
@@ -889,10 +892,11 @@ def case_interrupt_resume():
         # 3. Wait-for-all rounds (their start is the clock, not a deadline), timing only.
         sets = ["--set", "algorithm.name=fedavg", "--set", "algorithm.deadline=null",
                 "--set", "algorithm.round_timeout=0.8", "--set", "timing.timing_only=true",
-                "--set", "algorithm.rounds=3000", "--threads", "1"]
+                "--set", "algorithm.rounds=%d" % (3000 // SLOW), "--threads", "1"]
         ref2, c = os.path.join(tmp, "ref2"), os.path.join(tmp, "c")
         run(["run", scen, "-o", ref2, "--quiet"] + sets)
-        code, err = stop_at_round(start_run(["run", scen, "-o", c] + sets), 500, signal.SIGTERM)
+        code, err = stop_at_round(start_run(["run", scen, "-o", c] + sets), 500 // SLOW,
+                                  signal.SIGTERM)
         check(code == 143, "exit %d:\n%s" % (code, err[-1000:]))
         run(["run", "--resume", c, "--quiet"])
         want2, got = result_files(ref2), result_files(c)
@@ -926,8 +930,8 @@ def case_sweep_interrupt():
     scen = os.path.join(CI, "failures.yaml")
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, "sweep.yaml")
-        open(spec, "w").write("name: interrupt\nbase: %s\nset: {algorithm.rounds: 3000}\n"
-                              "grid:\n  seed: [1, 2]\n" % scen)
+        open(spec, "w").write("name: interrupt\nbase: %s\nset: {algorithm.rounds: %d}\n"
+                              "grid:\n  seed: [1, 2]\n" % (scen, 3000 // SLOW))
         out = os.path.join(tmp, "out")
         p = subprocess.Popen([FEDGRID, "sweep", spec, "-o", out, "-j", "2", "--threads", "1"],
                              stderr=subprocess.PIPE, text=True)
@@ -951,7 +955,7 @@ def case_sweep_interrupt():
         check("2 runs: 2 complete" in res, res)
         for seed in (1, 2):
             ref = os.path.join(tmp, "ref%d" % seed)
-            run(["run", scen, "-o", ref, "--quiet", "--set", "algorithm.rounds=3000",
+            run(["run", scen, "-o", ref, "--quiet", "--set", "algorithm.rounds=%d" % (3000 // SLOW),
                  "--set", "seed=%d" % seed])
             want = result_files(ref)
             got = result_files(os.path.join(out, "runs", "seed%d" % seed))
