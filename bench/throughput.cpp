@@ -96,7 +96,8 @@ void add_torch(std::vector<Result>& results, const std::string& path, std::strin
   }
 }
 
-void write_json(const std::vector<Result>& results, const bench::Options& o, const std::string& tv) {
+void write_json(const std::vector<Result>& results, const bench::Options& o,
+                const std::string& tv) {
   std::filesystem::path p(o.out);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   std::ofstream f(o.out);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <initializer_list>
 #include <stdexcept>
 
 #include "util/error.hpp"
@@ -30,6 +31,20 @@ template <class Int>
 void append_int(std::string& out, Int v) {
   char buf[24];
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+}
+
+// CSV cells after the first: ",v1,v2,..." (numbers as fmt(), integers exact, text as is).
+void append_cell(std::string& out, double v) { append_number(out, v); }
+void append_cell(std::string& out, int v) { append_int(out, v); }
+void append_cell(std::string& out, uint64_t v) { append_int(out, v); }
+void append_cell(std::string& out, const std::string& v) { out += v; }
+
+template <class T>
+void append_cells(std::string& out, std::initializer_list<T> values) {
+  for (const T& v : values) {
+    out += ',';
+    append_cell(out, v);
+  }
 }
 
 }  // namespace
@@ -172,22 +187,10 @@ void Recorder::round(const RoundRecord& r) {
   std::string& s = line_;
   s.clear();
   append_int(s, r.round);
-  for (double v : {r.t_start, r.t_end, r.t_end - r.t_start, r.deadline, r.lr}) {
-    s += ',';
-    append_number(s, v);
-  }
-  for (int v : {r.selected, r.full, r.partial, r.dropped, r.failed, r.offline}) {
-    s += ',';
-    append_int(s, v);
-  }
-  for (double v : {r.train_loss, r.val_loss, r.val_accuracy, r.test_loss, r.test_accuracy}) {
-    s += ',';
-    append_number(s, v);
-  }
-  for (uint64_t v : {r.bytes_down, r.bytes_up}) {
-    s += ',';
-    append_int(s, v);
-  }
+  append_cells<double>(s, {r.t_start, r.t_end, r.t_end - r.t_start, r.deadline, r.lr});
+  append_cells<int>(s, {r.selected, r.full, r.partial, r.dropped, r.failed, r.offline});
+  append_cells<double>(s, {r.train_loss, r.val_loss, r.val_accuracy, r.test_loss, r.test_accuracy});
+  append_cells<uint64_t>(s, {r.bytes_down, r.bytes_up});
   rounds_.line(s);
 }
 
@@ -195,24 +198,10 @@ void Recorder::client(const ClientRecord& c) {
   std::string& s = line_;
   s.clear();
   append_int(s, c.round);
-  s += ',';
-  append_int(s, c.client);
-  s += ',';
-  append_int(s, c.batch);
-  s += ',';
-  append_int(s, c.stages_done);
-  s += ',';
-  append_number(s, c.t_download);
-  s += ',';
-  append_number(s, c.t_compute);
-  s += ',';
-  append_number(s, c.t_done);
-  s += ',';
-  s += c.status;
-  s += ',';
-  s += c.reason;
-  s += ',';
-  append_int(s, c.bytes_up);
+  append_cells<int>(s, {c.client, c.batch, c.stages_done});
+  append_cells<double>(s, {c.t_download, c.t_compute, c.t_done});
+  append_cells<std::string>(s, {c.status, c.reason});
+  append_cells<uint64_t>(s, {c.bytes_up});
   clients_.line(s);
 }
 
@@ -220,14 +209,10 @@ void Recorder::layer(const LayerRecord& l) {
   std::string& s = line_;
   s.clear();
   append_int(s, l.round);
-  s += ',';
-  append_int(s, l.stage);
-  s += ',';
-  s += l.name;
-  s += ',';
-  append_int(s, l.contributors);
-  s += ',';
-  append_number(s, l.expected_p);
+  append_cells<int>(s, {l.stage});
+  append_cells<std::string>(s, {l.name});
+  append_cells<int>(s, {l.contributors});
+  append_cells<double>(s, {l.expected_p});
   s += l.updated ? ",1" : ",0";
   layers_.line(s);
 }

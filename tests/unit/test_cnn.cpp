@@ -731,12 +731,8 @@ BOOST_AUTO_TEST_CASE(running_statistics_average_like_weights) {
 
 // ---- specs, training, allocation ----
 
-namespace {
-std::string build_error(const nn::ModelSpec& spec) {
-  return fedgrid::test::input_error_of([&] { nn::Model::build(spec); });
-}
+using fedgrid::test::build_error;
 using fedgrid::test::contains;
-}  // namespace
 
 // small_bn_spec numbers its layers from line 1; spec.file is empty, so messages name the model.
 BOOST_AUTO_TEST_CASE(build_rejects_invalid_cnn_specs) {

@@ -1,5 +1,5 @@
-// Small helpers shared by the unit test suites: the message of an expected util::InputError,
-// substring checks, and temporary files.
+// Small helpers shared by the unit test suites: the message of an expected util::InputError
+// (also of a model build), substring checks, and temporary files.
 #pragma once
 
 #include <filesystem>
@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "nn/model.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::test {
@@ -28,6 +29,11 @@ inline bool contains(const std::string& s, const std::string& part) {
 // True when f throws an InputError whose message contains `needle`.
 inline bool throws_input_error_with(const std::function<void()>& f, const std::string& needle) {
   return contains(input_error_of(f), needle);
+}
+
+// Builds `spec` and returns the InputError message ("" when the model is valid).
+inline std::string build_error(const nn::ModelSpec& spec) {
+  return input_error_of([&] { nn::Model::build(spec); });
 }
 
 // Writes `text` to a file named after `name` in the temporary folder; returns its path.

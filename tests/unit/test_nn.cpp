@@ -339,13 +339,8 @@ BOOST_AUTO_TEST_CASE(mlp_yaml_describes_the_paper_model) {
   BOOST_TEST(m.num_stages() == 6);
 }
 
-namespace {
-// Builds `spec` and returns the InputError message ("" when nothing was thrown).
-std::string build_error(const nn::ModelSpec& spec) {
-  return fedgrid::test::input_error_of([&] { nn::Model::build(spec); });
-}
+using fedgrid::test::build_error;
 using fedgrid::test::contains;
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(build_rejects_invalid_specs) {
   // make_spec numbers layers from line 5.
