@@ -189,9 +189,8 @@ static Options resumed_options(const Options& given, const io::Checkpoint& c,
     o.out = given.resume;
     for (const auto& v : n["set"]) o.sets.push_back(v.as<std::string>());
     if (n["seed"]) o.seed = std::stoull(n["seed"].as<std::string>());
-    o.engine_args.clear();  // the run's own, then those given now (e.g. --log settings)
+    o.engine_args.clear();  // the run's own (those given now are added for this run only)
     for (const auto& v : n["engine_args"]) o.engine_args.push_back(v.as<std::string>());
-    for (const auto& v : given.engine_args) o.engine_args.push_back(v);
     *resolved = n["resolved"].as<std::string>();
   } catch (const std::exception& e) {
     throw util::InputError(where + ": expected the run's invocation, found an unreadable one (" +
@@ -210,6 +209,7 @@ int cmd_run(const std::vector<std::string>& args) {
   sim::catch_stop_signals();
   std::optional<io::Checkpoint> checkpoint;
   std::string resolved_then;
+  const std::vector<std::string> given_engine_args = o.engine_args;
   if (!o.resume.empty()) {
     checkpoint = io::read_checkpoint(o.resume);
     o = resumed_options(o, *checkpoint, &resolved_then);
@@ -228,6 +228,9 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.out_dir = o.out.empty() ? "results/" + s.name : o.out;
   ro.quiet = o.quiet;
   ro.engine_args = o.engine_args;
+  if (checkpoint) {  // e.g. --log settings for this resumed part; not stored in its checkpoints
+    for (const auto& a : given_engine_args) ro.engine_args.push_back(a);
+  }
   ro.threads = sim::resolve_threads(o.threads);
   ro.checkpoint_every = o.checkpoint_every;
   ro.resume = checkpoint ? &*checkpoint : nullptr;

@@ -216,9 +216,9 @@ void watch_availability(Context& ctx) {
     on_slot_killed(&ctx, slot);
   });
   sg4::Host::on_state_change_cb([&ctx](const sg4::Host& h) {
-    const std::string& name = h.get_name();
-    if (name.rfind("client-", 0) != 0) return;
-    ctx.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," + name.substr(7) +
+    const int u = client_of(h.get_name());
+    if (u < 0) return;
+    ctx.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," + std::to_string(u) +
                             (h.is_on() ? ",on\n" : ",off\n");
   });
 }

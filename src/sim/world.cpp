@@ -78,18 +78,6 @@ simgrid::kernel::profile::Profile* state_profile(int client, platform::ClientTim
       -1);
 }
 
-// Client id of a host named "client-<u>", or -1.
-int client_of(const std::string& host_name) {
-  if (host_name.rfind("client-", 0) != 0) return -1;
-  try {
-    std::size_t pos = 0;
-    const int u = std::stoi(host_name.substr(7), &pos);
-    return pos + 7 == host_name.size() ? u : -1;
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 double mean_work(const Context& ctx) {
   const auto& w = ctx.stage_work;
   return std::accumulate(w.begin(), w.end(), 0.0) / static_cast<double>(w.size());
@@ -256,6 +244,17 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
   ctx.slots.resize(slots);
   for (int i = 0; i < slots; ++i) ctx.slots[i].host = ctx.client_hosts[i];
   return w;
+}
+
+int client_of(const std::string& host_name) {
+  if (host_name.rfind("client-", 0) != 0) return -1;
+  try {
+    std::size_t pos = 0;
+    const int u = std::stoi(host_name.substr(7), &pos);
+    return pos + 7 == host_name.size() ? u : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 void create_slots(Context& ctx, int slots) {

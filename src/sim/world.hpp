@@ -33,6 +33,9 @@ struct World {
 // so memory does not grow with the population. Throws util::InputError for bad platforms.
 World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir, int slots);
 
+// Client id of a host named "client-<u>", or -1 for any other host.
+int client_of(const std::string& host_name);
+
 // Creates the slot actors (small stacks, no math on them) and their mailboxes.
 void create_slots(Context& ctx, int slots);
 

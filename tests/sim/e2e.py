@@ -69,21 +69,31 @@ def case_cli_help():
     run([], expect=2)
 
 
-def case_bad_inputs():
-    files = sorted(glob.glob(os.path.join(ROOT, "tests", "sim", "bad", "*.yaml")))
-    check(len(files) >= 10, "expected at least 10 bad scenarios, found %d" % len(files))
+def check_bad_files(pattern, command, lines=(0, 2), writes_nothing=False):
+    """Every file matching `pattern` must make `command(path, out_dir)` exit 2 with a message
+    holding each of its '# expect:' lines (FILE = its path), printed in `lines` (min, max) lines,
+    and leave no summary.json in out_dir (nor out_dir at all when `writes_nothing`)."""
+    files = sorted(glob.glob(pattern))
+    check(len(files) >= 10, "expected at least 10 bad files in %s, found %d" % (pattern,
+                                                                               len(files)))
     with tempfile.TemporaryDirectory() as tmp:
         for path in files:
             expects = [l.split(":", 1)[1].strip() for l in open(path) if l.startswith("# expect:")]
             check(expects, "%s has no '# expect:' line" % path)
             out_dir = os.path.join(tmp, os.path.basename(path))
-            out = run(["run", path, "-o", out_dir, "--quiet"], expect=2)
+            out = run(command(path, out_dir), expect=2)
             for e in expects:
-                e = e.replace("FILE", path)
-                check(e in out, "%s: message lacks %r:\n%s" % (path, e, out))
-            check(out.count("\n") <= 2, "%s: expected one message, got:\n%s" % (path, out))
+                check(e.replace("FILE", path) in out, "%s: message lacks %r:\n%s" % (path, e, out))
+            check(lines[0] <= out.count("\n") <= lines[1],
+                  "%s: expected one message, got:\n%s" % (path, out))
             check(not os.path.exists(os.path.join(out_dir, "summary.json")),
                   "%s: a failed run left summary.json" % path)
+            check(not (writes_nothing and os.path.exists(out_dir)), "%s: wrote files" % path)
+
+
+def case_bad_inputs():
+    check_bad_files(os.path.join(ROOT, "tests", "sim", "bad", "*.yaml"),
+                    lambda path, out: ["run", path, "-o", out, "--quiet"])
 
 
 def case_deadline_rounds():
@@ -389,17 +399,9 @@ def case_sweep_expand():
 
 
 def case_sweep_bad_files():
-    files = sorted(glob.glob(os.path.join(ROOT, "tests", "sim", "bad-sweeps", "*.yaml")))
-    check(len(files) >= 10, "expected at least 10 bad sweep files, found %d" % len(files))
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in files:
-            expects = [l.split(":", 1)[1].strip() for l in open(path) if l.startswith("# expect:")]
-            check(expects, "%s has no '# expect:' line" % path)
-            out = run(["sweep", path, "-o", tmp], expect=2)
-            for e in expects:
-                check(e.replace("FILE", path) in out, "%s: message lacks %r:\n%s" % (path, e, out))
-            check(out.count("\n") == 1, "%s: expected one message, got:\n%s" % (path, out))
-        check(not os.listdir(tmp), "a rejected sweep wrote files")
+    check_bad_files(os.path.join(ROOT, "tests", "sim", "bad-sweeps", "*.yaml"),
+                    lambda path, out: ["sweep", path, "-o", out], lines=(1, 1),
+                    writes_nothing=True)
 
 
 def mtimes(folder):

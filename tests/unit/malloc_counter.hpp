@@ -16,4 +16,13 @@ extern "C" void* malloc(std::size_t size) noexcept {
   if (g_counting.load(std::memory_order_relaxed)) g_mallocs.fetch_add(1);
   return __libc_malloc(size);
 }
+// Number of malloc calls made while f() runs.
+template <class F>
+long mallocs_during(F&& f) {
+  g_mallocs = 0;
+  g_counting = true;
+  f();
+  g_counting = false;
+  return g_mallocs.load();
+}
 #endif

@@ -841,12 +841,10 @@ BOOST_AUTO_TEST_CASE(steady_state_cnn_calls_do_not_allocate) {
       model.forward(params, x, logits, ws);
       std::vector<long> per_call;
       for (int k = 0; k < 3; ++k) {
-        g_mallocs = 0;
-        g_counting = true;
-        model.loss_and_gradient(params, x, y, grad, k, ws);
-        model.forward(params, x, logits, ws);
-        g_counting = false;
-        per_call.push_back(g_mallocs.load());
+        per_call.push_back(mallocs_during([&] {
+          model.loss_and_gradient(params, x, y, grad, k, ws);
+          model.forward(params, x, logits, ws);
+        }));
       }
       BOOST_TEST(per_call[0] + per_call[1] + per_call[2] == 0,
                  file << " batch " << batch << ": " << per_call[0] << " mallocs");

@@ -485,19 +485,14 @@ BOOST_AUTO_TEST_CASE(steady_state_calls_do_not_allocate) {
     model.forward(params, x, logits, ws);
     std::vector<long> per_call;
     for (int k = 0; k < 3; ++k) {
-      g_mallocs = 0;
-      g_counting = true;
-      model.loss_and_gradient(params, x, y, grad, 0, ws);
-      g_counting = false;
-      per_call.push_back(g_mallocs.load());
+      per_call.push_back(
+          mallocs_during([&] { model.loss_and_gradient(params, x, y, grad, 0, ws); }));
     }
-    g_mallocs = 0;
-    g_counting = true;
-    model.loss_and_gradient(params, x, y, grad, 3, ws);
-    model.forward(params, x, logits, ws);
-    sgd.step(params, grad, 0.01f, model.stages(), active);
-    g_counting = false;
-    const long others = g_mallocs.load();
+    const long others = mallocs_during([&] {
+      model.loss_and_gradient(params, x, y, grad, 3, ws);
+      model.forward(params, x, logits, ws);
+      sgd.step(params, grad, 0.01f, model.stages(), active);
+    });
     if (batch <= 32) {
       BOOST_TEST(per_call[0] + per_call[1] + per_call[2] + others == 0,
                  "batch " << batch << ": " << per_call[0] << " " << others << " mallocs");
