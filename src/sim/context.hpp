@@ -58,10 +58,14 @@ struct Slot {
 
 // Per-client network and compute parameters known before the run.
 struct ClientParams {
-  double upload_margin = 0;  // estimated upload time of a full update (s), with slack
-  double exec_scale = 1;     // host slots: flops per unit of work (slot speed / client speed)
+  double upload_margin = 0;    // estimated upload time of a full update (s), with slack
+  double download_margin = 0;  // the same for the model download
+  bool own_route = false;      // no other client's transfer shares its route to the server
+  double exec_scale = 1;       // host slots: flops per unit of work (slot speed / client speed)
   double bandwidth = 0, latency = 0;  // host slots: the client's access link
 };
+
+struct DeadlineKeeper;  // client.cpp
 
 struct Context {
   const io::Experiment* exp = nullptr;
@@ -93,6 +97,11 @@ struct Context {
   int checkpoint_every = 0;  // rounds between checkpoints; 0 = none
   const io::Checkpoint* resume = nullptr;
   std::string invocation;  // how to start this run again (stored in checkpoints)
+  // Round deadlines without a SimGrid timer per client wait (client.cpp): the keeper actor
+  // cancels at a deadline the transfers still running; on constant-speed client hosts (one busy
+  // actor each, no speed profile) the computation is a sleep of known length.
+  std::shared_ptr<DeadlineKeeper> keeper;
+  bool constant_speed_hosts = false;
   // Results filled by the server for the summary.
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
@@ -108,6 +117,7 @@ void spawn_slot(Context* ctx, int slot, sg4::Host* host);
 void on_slot_killed(Context* ctx, int slot);
 // Hands the server a client's report; the last one of the round wakes it.
 void deliver_report(Context* ctx, Report&& r);
+void start_deadline_keeper(Context* ctx);  // after the slots exist
 void server_actor(Context* ctx);
 
 }  // namespace fedgrid::sim

@@ -3,11 +3,13 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
 #include <numeric>
 #include <simgrid/kernel/ProfileBuilder.hpp>
+#include <unordered_map>
 #include <xbt/config.hpp>
 
 #include "platform/availability.hpp"
@@ -46,12 +48,15 @@ double estimate(double lat, double bw, double bytes, NetFactors f) {
   return lat * f.lat + (std::isfinite(bw) ? bytes / (bw * f.bw) : 0.0);
 }
 
-double route_estimate(sg4::Host* a, sg4::Host* b, double bytes, NetFactors f) {
+// Appends the route's links to `route_links`.
+double route_estimate(sg4::Host* a, sg4::Host* b, double bytes, NetFactors f,
+                      std::vector<sg4::Link*>& route_links) {
   std::vector<sg4::Link*> links;
   double lat = 0;
   a->route_to(b, links, &lat);
   double bw = std::numeric_limits<double>::infinity();
   for (auto* l : links) bw = std::min(bw, l->get_bandwidth());
+  route_links.insert(route_links.end(), links.begin(), links.end());
   return estimate(lat, bw, bytes, f);
 }
 
@@ -87,13 +92,16 @@ double mean_work(const Context& ctx) {
 // plus 1 us for SimGrid's numerical precision (1e-9 s) even with free links.
 double upload_margin(double upload_estimate) { return 1.05 * upload_estimate + 1e-6; }
 
-// Per-client parameters from the hosts' routes to the server.
+// Per-client parameters from the hosts' routes to the server. A route is the client's own when
+// none of its links is on another client's route (per-client access links, no shared link).
 void route_params(Context& ctx, World& w, const std::string& where) {
   const auto& sc = ctx.exp->scenario;
   const NetFactors f = network_factors();
   const double bytes = static_cast<double>(ctx.model_bytes);
   const double work = mean_work(ctx);
   auto& engine = *sg4::Engine::get_instance();
+  std::vector<std::vector<sg4::Link*>> routes(sc.clients);
+  std::unordered_map<const sg4::Link*, int> clients_on_link;
   for (int u = 0; u < sc.clients; ++u) {
     const std::string name = "client-" + std::to_string(u);
     sg4::Host* h = engine.host_by_name_or_null(name);
@@ -105,9 +113,19 @@ void route_params(Context& ctx, World& w, const std::string& where) {
     }
     ctx.client_hosts.push_back(h);
     ClientParams& c = ctx.clients[u];
-    c.upload_margin = upload_margin(route_estimate(h, ctx.server_host, bytes, f));
-    const double down = route_estimate(ctx.server_host, h, bytes, f);
+    std::vector<sg4::Link*>& links = routes[u];
+    c.upload_margin = upload_margin(route_estimate(h, ctx.server_host, bytes, f, links));
+    const double down = route_estimate(ctx.server_host, h, bytes, f, links);
+    c.download_margin = upload_margin(down);
     w.infos.push_back({h->get_speed() / work, down + c.upload_margin, ctx.exp->shards[u].size()});
+    std::sort(links.begin(), links.end());
+    links.erase(std::unique(links.begin(), links.end()), links.end());
+    for (const sg4::Link* l : links) ++clients_on_link[l];
+  }
+  for (int u = 0; u < sc.clients; ++u) {
+    ctx.clients[u].own_route =
+        std::all_of(routes[u].begin(), routes[u].end(),
+                    [&](const sg4::Link* l) { return clients_on_link[l] == 1; });
   }
 }
 
@@ -208,6 +226,8 @@ void slot_params(Context& ctx, const platform::Platform& p, World& w) {
     const double bw = std::min(h.bandwidth, server_bw);
     c.upload_margin = upload_margin(estimate(h.latency + server_lat, bw, bytes, f));
     const double down = estimate(server_lat + h.latency, bw, bytes, f);
+    c.download_margin = upload_margin(down);
+    c.own_route = !p.server_bandwidth;  // the slot's access link only
     w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.exp->shards[u].size()});
   }
 }
@@ -231,6 +251,7 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
         platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
     w.heterogeneity = p.heterogeneity;
     w.host_slots = slots < sc.clients && !ctx.availability;
+    ctx.constant_speed_hosts = true;  // no speed profiles; one slot per client host at a time
     build_star(ctx, p, w.host_slots, slots, timelines);
     if (w.host_slots) {
       slot_params(ctx, p, w);
@@ -268,6 +289,7 @@ void create_slots(Context& ctx, int slots) {
     s.up = sg4::Mailbox::by_name("up-" + std::to_string(i));
     spawn_slot(&ctx, i, s.host);
   }
+  start_deadline_keeper(&ctx);
   mallopt(M_TOP_PAD, 128 * 1024);  // glibc's default
 }
 
