@@ -21,6 +21,16 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
   return path;
 }
 
+// `path` (key `key` of `m`) must be a regular file (a directory would pass fs::exists and then
+// break the reader).
+static void require_file(const YamlMap& m, const std::string& key, const std::string& what,
+                         const std::string& path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return;
+  m.fail(key, "an existing " + what,
+         "'" + path + "'" + (fs::is_directory(path, ec) ? " (a directory)" : ""));
+}
+
 static std::string dir_of(const std::string& file) {
   fs::path p = fs::path(file).parent_path();
   return p.empty() ? "." : p.string();
@@ -153,7 +163,7 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
   }
   if (m.has("file")) {
     pc.file = resolve_path(m.get_string("file"), base);
-    if (!fs::exists(pc.file)) m.fail("file", "an existing SimGrid platform file", pc.file);
+    require_file(m, "file", "SimGrid platform file", pc.file);
   } else {
     YamlMap g = m.get_map("generate");
     g.allow({"speed", "bandwidth", "latency", "server_speed", "server_link"});
@@ -249,7 +259,7 @@ static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
   a.sigma_mean = m.get_double("sigma_mean", 0, 1e12, 5.0);
   if (m.has("inputs_csv")) {
     a.inputs_csv = resolve_path(m.get_string("inputs_csv"), base);
-    if (!fs::exists(a.inputs_csv)) m.fail("inputs_csv", "an existing CSV file", a.inputs_csv);
+    require_file(m, "inputs_csv", "CSV file", a.inputs_csv);
   }
   if (m.has("constants")) {
     YamlMap c = m.get_map("constants");
@@ -276,7 +286,7 @@ static platform::AvailabilitySpec load_availability(YamlMap m, const std::string
   } else if (model == "trace") {
     a.model = platform::AvailabilityModel::kTrace;
     a.trace_file = resolve_path(m.get_string("file"), base);
-    if (!fs::exists(a.trace_file)) m.fail("file", "an existing CSV file", a.trace_file);
+    require_file(m, "file", "CSV file", a.trace_file);
     platform::read_outage_trace(a.trace_file, clients);  // errors now, with file:line
   }
   m.finish();
@@ -341,8 +351,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));
   s.data = load_data(m.get_map("data"), base);
   s.model_file = resolve_path(m.get_string("model"), base);
-  if (!fs::exists(s.model_file))
-    m.fail("model", "an existing model file", "'" + s.model_file + "'");
+  require_file(m, "model", "model file", s.model_file);
   s.model = load_model_spec(s.model_file);
   s.platform = load_platform(m.get_map("platform"), s.clients, base);
   if (m.has("timing")) {

@@ -2,6 +2,7 @@
 #include "io/yaml_map.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -269,6 +270,10 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
 }
 
 YAML::Node load_yaml_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    util::throw_input_error(path, 0, "", "a readable YAML file", "a directory");
+  }
   std::ifstream in(path);
   if (!in) util::throw_input_error(path, 0, "", "a readable YAML file", "no such file");
   try {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 #include "util/error.hpp"
 
@@ -35,7 +36,10 @@ CsvReader::CsvReader(std::string path, std::vector<std::string> columns)
     : path_(std::move(path)), columns_(std::move(columns)), in_(path_) {
   std::string header;
   for (const auto& c : columns_) header += (header.empty() ? "" : ",") + c;
-  if (!in_) throw_input_error(path_, 0, "", "a readable CSV file", "cannot open it");
+  std::error_code ec;
+  if (!in_ || std::filesystem::is_directory(path_, ec)) {
+    throw_input_error(path_, 0, "", "a readable CSV file", in_ ? "a directory" : "cannot open it");
+  }
   std::string raw;
   while (std::getline(in_, raw)) {
     ++line_;

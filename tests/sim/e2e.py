@@ -904,7 +904,7 @@ def case_interrupt_resume():
         want2, got = result_files(ref2), result_files(c)
         for n in want2:
             check(got.get(n) == want2[n], "%s differs after SIGTERM + resume (fedavg)" % n)
-        # 4. Refused resumes: a changed scenario, a corrupt checkpoint, extra options.
+        # 4. Refused resumes: a changed scenario, a corrupt checkpoint, extra options, a directory.
         copy = os.path.join(tmp, "copy.yaml")
         text = open(scen).read().replace("../../models/", os.path.join(ROOT, "models") + "/")
         open(copy, "w").write(text)
@@ -923,6 +923,10 @@ def case_interrupt_resume():
         check(ck in out and "corrupt" in out, out)
         out = run(["run", "--resume", d, "--set", "algorithm.rounds=5"], expect=2)
         check("give none of them" in out, out)
+        os.remove(ck)
+        os.mkdir(ck)  # a directory where the checkpoint should be (found by fuzzing)
+        out = run(["run", "--resume", d], expect=2)
+        check(ck in out and "a directory" in out, out)
 
 
 def case_sweep_interrupt():
