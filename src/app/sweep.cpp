@@ -43,6 +43,8 @@ static const char* kSweepHelp =
     "  --emit parallel  write DIR/jobs.txt, one command per line, for GNU parallel:\n"
     "                   `parallel -j N < DIR/jobs.txt` or `parallel --sshloginfile hosts.txt\n"
     "                   < DIR/jobs.txt` (same paths on every host), then use --collect\n"
+    "                   (emitted jobs of runs stopped with a checkpoint, e.g. by Slurm's\n"
+    "                   SIGTERM at the time limit, are `fedgrid run --resume`: emit again)\n"
     "  --collect        build index.csv and aggregate.csv from the run folders\n"
     "  --threads T      threads of each run (fedgrid run --threads; default: cores / N locally,\n"
     "                   1 in emitted jobs, where it also sets --cpus-per-task)\n"
@@ -236,7 +238,7 @@ static std::pair<std::string, bool> write_tables(const SweepSpec& spec,
   metrics::write_file_atomic(out, "aggregate.csv", aggregate_csv(spec, runs, results));
   metrics::write_file_atomic(out, "sweep.json", sweep_json(spec, runs.size()));
   std::string text = std::to_string(count["complete"]) + " complete";
-  for (const char* s : {"failed", "stale", "incomplete", "missing"}) {
+  for (const char* s : {"failed", "stopped", "stale", "incomplete", "missing"}) {
     if (count[s]) text += ", " + std::to_string(count[s]) + " " + s;
   }
   return {text, count["complete"] == static_cast<int>(runs.size())};
@@ -249,10 +251,14 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (run_is_complete(out + "/runs/" + runs[i].id, expect[i])) continue;
-    fs::remove(out + "/runs/" + runs[i].id + "/summary.json");  // stale: see run_pool
+    const std::string dir = out + "/runs/" + runs[i].id;
+    if (run_is_complete(dir, expect[i])) continue;
+    // A run stopped with a checkpoint (SIGTERM from the sweep, or from Slurm at its time limit)
+    // continues from it, as in a local sweep; emit again after stopping to get these lines.
+    const bool resume = run_can_resume(dir, expect[i]);
+    fs::remove(dir + "/summary.json");  // stale: see run_pool
     std::string line = shell_quote(exe);
-    for (const auto& a : run_arguments(runs[i], out, std::max(1, o.threads))) {
+    for (const auto& a : run_arguments(runs[i], out, std::max(1, o.threads), resume)) {
       line += " " + shell_quote(a);
     }
     jobs += line + "\n";

@@ -110,7 +110,9 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
     return r;
   }
   if (!run_is_complete(dir, expect)) {
-    r.status = "stale";
+    // Stopped by a signal with a checkpoint of this very run (the next sweep resumes it), or
+    // written by another scenario or seed.
+    r.status = run_can_resume(dir, expect) ? "stopped" : "stale";
     return r;
   }
   r.status = "complete";

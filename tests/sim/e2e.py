@@ -951,12 +951,17 @@ def case_sweep_interrupt():
         p.send_signal(signal.SIGINT)
         err = p.communicate()[1]
         check("interrupted" in err, err[-2000:])
+        check("2 stopped" in err, err[-2000:])
         stopped = [json.load(open(os.path.join(out, "runs", d, "summary.json")))
                    for d in ("seed1", "seed2")]
         check(all(s_["complete"] is False and s_["stopped_by"] == "SIGTERM" for s_ in stopped),
               stopped)
         check(all(os.path.exists(os.path.join(out, "runs", d, "checkpoint"))
                   for d in ("seed1", "seed2")), "no checkpoints")
+        # Emitted jobs (Slurm / GNU parallel) also continue the stopped runs.
+        run(["sweep", spec, "-o", out, "--emit", "parallel"])
+        jobs = open(os.path.join(out, "jobs.txt")).read().splitlines()
+        check(len(jobs) == 2 and all("run --resume" in j and "runs/seed" in j for j in jobs), jobs)
         res = run(["sweep", spec, "-o", out, "-j", "2", "--threads", "1"])
         check("2 runs: 2 complete" in res, res)
         for seed in (1, 2):
