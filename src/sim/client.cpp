@@ -250,6 +250,7 @@ void on_slot_killed(Context* ctx, int slot) {
 }
 
 void deliver_report(Context* ctx, Report&& r) {
+  if (ctx->inbox.empty()) ctx->inbox.reserve(ctx->reports_missing);  // one buffer per round
   ctx->inbox.push_back(std::move(r));
   if (--ctx->reports_missing == 0) ctx->inbox_sem->release();
 }
