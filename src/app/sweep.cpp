@@ -34,7 +34,8 @@ static const char* kSweepHelp =
     "after their current round with a checkpoint, and the next sweep continues them from it\n"
     "(fedgrid run --resume). Then writes DIR/index.csv (one row per run),\n"
     "DIR/aggregate.csv (mean and Student-t 95% confidence interval over seeds) and sweep.json.\n"
-    "DIR defaults to results/<sweep name>; logs go to DIR/logs/<id>.log.\n"
+    "DIR defaults to results/<sweep name>; logs go to DIR/logs/<id>.log (first line: the "
+    "command).\n"
     "\n"
     "  --dry-run        list the runs (id, state, overrides) without running anything\n"
     "  --emit slurm     write DIR/jobs.txt and DIR/sweep.sbatch, a Slurm array job with one\n"
@@ -251,14 +252,11 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const std::string dir = out + "/runs/" + runs[i].id;
-    if (run_is_complete(dir, expect[i])) continue;
+    if (run_is_complete(out + "/runs/" + runs[i].id, expect[i])) continue;
     // A run stopped with a checkpoint (SIGTERM from the sweep, or from Slurm at its time limit)
     // continues from it, as in a local sweep; emit again after stopping to get these lines.
-    const bool resume = run_can_resume(dir, expect[i]);
-    fs::remove(dir + "/summary.json");  // stale: see run_pool
     std::string line = shell_quote(exe);
-    for (const auto& a : run_arguments(runs[i], out, std::max(1, o.threads), resume)) {
+    for (const auto& a : prepare_run(runs[i], expect[i], out, std::max(1, o.threads))) {
       line += " " + shell_quote(a);
     }
     jobs += line + "\n";

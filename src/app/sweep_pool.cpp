@@ -47,7 +47,11 @@ std::string duration_text(double s) {
   return buf;
 }
 
+// First line of a run's log: "$ " + the command (written by launch()).
+constexpr const char* kCommandPrefix = "$ ";
+
 // Starts this binary (argv[0] = exe) with `args`, stdout and stderr to `log`, stdin /dev/null.
+
 pid_t launch(const std::string& exe, const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> all{exe};
   all.insert(all.end(), args.begin(), args.end());
@@ -56,6 +60,14 @@ pid_t launch(const std::string& exe, const std::vector<std::string>& args, const
   argv.push_back(nullptr);
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("sweep: cannot write " + log + ": " + std::strerror(errno));
+  // The log opens with the command it is the output of (a fresh start or a --resume).
+  std::string command = kCommandPrefix;
+  for (std::size_t k = 0; k < all.size(); ++k) command += (k ? " " : "") + all[k];
+  command += '\n';
+  if (::write(fd, command.data(), command.size()) != static_cast<ssize_t>(command.size())) {
+    ::close(fd);
+    throw std::runtime_error("sweep: cannot write " + log + ": " + std::strerror(errno));
+  }
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fd);
@@ -87,11 +99,12 @@ std::string failure(int status, const std::string& log) {
   return "";
 }
 
+// The run's last output line (not the command line launch() put first).
 std::string last_line(const std::string& log) {
   std::ifstream in(log);
   std::string line, last;
-  while (std::getline(in, line)) {
-    if (!line.empty()) last = line;
+  for (bool first = true; std::getline(in, line); first = false) {
+    if (!line.empty() && !(first && line.rfind(kCommandPrefix, 0) == 0)) last = line;
   }
   return last;
 }
@@ -171,19 +184,16 @@ std::string self_executable() {
   return p.string();
 }
 
-std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir, int threads,
-                                       bool resume) {
+std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& expect,
+                                     const std::string& out_dir, int threads) {
+  const std::string dir = out_dir + "/runs/" + run.id;
+  const bool resume = run_can_resume(dir, expect);
+  fs::remove(dir + "/summary.json");
   if (resume) {  // a stopped run continues from its checkpoint, with its own options
-    return {"run",     "--resume",  out_dir + "/runs/" + run.id,
-            "--quiet", "--threads", std::to_string(threads)};
+    return {"run", "--resume", dir, "--quiet", "--threads", std::to_string(threads)};
   }
-  std::vector<std::string> a = {"run",
-                                run.base,
-                                "-o",
-                                out_dir + "/runs/" + run.id,
-                                "--quiet",
-                                "--threads",
-                                std::to_string(threads)};
+  std::vector<std::string> a = {
+      "run", run.base, "-o", dir, "--quiet", "--threads", std::to_string(threads)};
   for (const auto& s : run.assignments()) {
     a.push_back("--set");
     a.push_back(s);
@@ -211,15 +221,10 @@ std::vector<std::string> run_pool(const std::vector<RunSpec>& runs,
   std::size_t next = 0;
   while (true) {
     while (!g_stop && static_cast<int>(running.size()) < jobs && next < todo.size()) {
-      const RunSpec& r = runs[todo[next++]];
-      const std::string dir = out_dir + "/runs/" + r.id;
-      const bool resume = run_can_resume(dir, expect[todo[next - 1]]);
-      // A stale summary.json must not survive a run that fails before rewriting it (fedgrid run
-      // writes manifest.json first): the folder would then look complete.
-      fs::remove(dir + "/summary.json");
-      running.push_back({launch(exe, run_arguments(r, out_dir, threads, resume),
-                                out_dir + "/logs/" + r.id + ".log"),
-                         todo[next - 1], Clock::now()});
+      const std::size_t i = todo[next++];
+      running.push_back({launch(exe, prepare_run(runs[i], expect[i], out_dir, threads),
+                                out_dir + "/logs/" + runs[i].id + ".log"),
+                         i, Clock::now()});
       progress.draw(running.size(), jobs, true);
     }
     if (running.empty()) break;

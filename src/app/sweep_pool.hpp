@@ -13,10 +13,13 @@ namespace fedgrid::app {
 // Absolute path of the running fedgrid binary (/proc/self/exe).
 std::string self_executable();
 
-// The arguments after the binary for one run:
-// run BASE -o OUT/runs/ID --quiet --threads T --set k=v ...
-std::vector<std::string> run_arguments(const RunSpec& run, const std::string& out_dir, int threads,
-                                       bool resume = false);
+// The arguments after the binary for a run that is not complete: `run --resume OUT/runs/ID
+// --quiet --threads T` when its folder holds a checkpoint of this very run (stopped by a signal),
+// else `run BASE -o OUT/runs/ID --quiet --threads T --set k=v ...`. Removes the folder's stale
+// summary.json first: it must not survive a run that fails before rewriting it (fedgrid run
+// writes manifest.json first), or the folder would look complete.
+std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& expect,
+                                     const std::string& out_dir, int threads);
 
 // Runs every run that is not complete, `jobs` at a time with `threads` threads each (stdout and
 // stderr of each go to

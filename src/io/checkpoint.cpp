@@ -129,12 +129,8 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c) {
 
 Checkpoint read_checkpoint(const std::string& dir) {
   const std::string path = (fs::path(dir) / "checkpoint").string();
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) {
-    util::throw_input_error(path, 0, "", "a checkpoint (written by --checkpoint-every or a stop)",
-                            in ? "a directory" : "no such file");
-  }
+  std::ifstream in =
+      util::open_input(path, "a checkpoint (written by --checkpoint-every or a stop)");
   std::ostringstream buf;
   buf << in.rdbuf();
   const std::string text = buf.str();

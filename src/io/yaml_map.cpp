@@ -2,7 +2,6 @@
 #include "io/yaml_map.hpp"
 
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -270,14 +269,9 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
 }
 
 YAML::Node load_yaml_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    util::throw_input_error(path, 0, "", "a readable YAML file", "a directory");
-  }
-  std::ifstream in(path);
-  if (!in) util::throw_input_error(path, 0, "", "a readable YAML file", "no such file");
+  std::ifstream in = util::open_input(path, "a readable YAML file");
   try {
-    YAML::Node n = YAML::LoadFile(path);
+    YAML::Node n = YAML::Load(in);
     if (!n.IsDefined() || n.IsNull()) {
       util::throw_input_error(path, 0, "", "a YAML mapping", "an empty document");
     }

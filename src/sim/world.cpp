@@ -88,9 +88,10 @@ double mean_work(const Context& ctx) {
   return std::accumulate(w.begin(), w.end(), 0.0) / static_cast<double>(w.size());
 }
 
-// The client stops computing this long before the deadline: the upload estimate with 5% slack,
-// plus 1 us for SimGrid's numerical precision (1e-9 s) even with free links.
-double upload_margin(double upload_estimate) { return 1.05 * upload_estimate + 1e-6; }
+// A transfer estimate with 5% slack plus 1 us for SimGrid's numerical precision (1e-9 s) even
+// with free links: the upload's is how long before the deadline the client stops computing; the
+// download's decides whether the deadline keeper (client.cpp) can enforce the deadline.
+double with_slack(double transfer_estimate) { return 1.05 * transfer_estimate + 1e-6; }
 
 // Per-client parameters from the hosts' routes to the server. A route is the client's own when
 // none of its links is on another client's route (per-client access links, no shared link).
@@ -114,9 +115,9 @@ void route_params(Context& ctx, World& w, const std::string& where) {
     ctx.client_hosts.push_back(h);
     ClientParams& c = ctx.clients[u];
     std::vector<sg4::Link*>& links = routes[u];
-    c.upload_margin = upload_margin(route_estimate(h, ctx.server_host, bytes, f, links));
+    c.upload_margin = with_slack(route_estimate(h, ctx.server_host, bytes, f, links));
     const double down = route_estimate(ctx.server_host, h, bytes, f, links);
-    c.download_margin = upload_margin(down);
+    c.download_margin = with_slack(down);
     w.infos.push_back({h->get_speed() / work, down + c.upload_margin, ctx.exp->shards[u].size()});
     std::sort(links.begin(), links.end());
     links.erase(std::unique(links.begin(), links.end()), links.end());
@@ -224,9 +225,9 @@ void slot_params(Context& ctx, const platform::Platform& p, World& w) {
     c.latency = h.latency;
     c.exec_scale = kSlotSpeed / h.speed;
     const double bw = std::min(h.bandwidth, server_bw);
-    c.upload_margin = upload_margin(estimate(h.latency + server_lat, bw, bytes, f));
+    c.upload_margin = with_slack(estimate(h.latency + server_lat, bw, bytes, f));
     const double down = estimate(server_lat + h.latency, bw, bytes, f);
-    c.download_margin = upload_margin(down);
+    c.download_margin = with_slack(down);
     c.own_route = !p.server_bandwidth;  // the slot's access link only
     w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.exp->shards[u].size()});
   }

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 
 #include "util/error.hpp"
 
@@ -33,13 +32,11 @@ std::vector<std::string> split(const std::string& line) {
 }  // namespace
 
 CsvReader::CsvReader(std::string path, std::vector<std::string> columns)
-    : path_(std::move(path)), columns_(std::move(columns)), in_(path_) {
+    : path_(std::move(path)),
+      columns_(std::move(columns)),
+      in_(open_input(path_, "a readable CSV file")) {
   std::string header;
   for (const auto& c : columns_) header += (header.empty() ? "" : ",") + c;
-  std::error_code ec;
-  if (!in_ || std::filesystem::is_directory(path_, ec)) {
-    throw_input_error(path_, 0, "", "a readable CSV file", in_ ? "a directory" : "cannot open it");
-  }
   std::string raw;
   while (std::getline(in_, raw)) {
     ++line_;

@@ -1,6 +1,7 @@
 // Formatting of user-input error messages (file:line: key: expected ..., found ...).
 #include "util/error.hpp"
 
+#include <filesystem>
 #include <sstream>
 
 namespace fedgrid::util {
@@ -14,6 +15,15 @@ std::string format_input_error(const std::string& file, int line, const std::str
   msg += "expected " + expected;
   if (!found.empty()) msg += ", found " + found;
   return msg;
+}
+
+std::ifstream open_input(const std::string& path, const std::string& expected) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw_input_error(path, 0, "", expected, "a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_input_error(path, 0, "", expected, "no such file");
+  return in;
 }
 
 std::string short_number(double v) {

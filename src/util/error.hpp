@@ -1,6 +1,7 @@
 // Error types. InputError = bad user input (exit code 2); everything else is an internal error.
 #pragma once
 
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,10 @@ std::string format_input_error(const std::string& file, int line, const std::str
 
 // A number for messages: 8 significant digits ("173.4", "1e-06").
 std::string short_number(double v);
+
+// Opens `path` for reading (binary); throws InputError "PATH: expected <expected>, found no such
+// file | a directory" otherwise (a directory opens fine but fails on the first read).
+std::ifstream open_input(const std::string& path, const std::string& expected);
 
 [[noreturn]] inline void throw_input_error(const std::string& file, int line,
                                            const std::string& key, const std::string& expected,

@@ -964,6 +964,11 @@ def case_sweep_interrupt():
         check(len(jobs) == 2 and all("run --resume" in j and "runs/seed" in j for j in jobs), jobs)
         res = run(["sweep", spec, "-o", out, "-j", "2", "--threads", "1"])
         check("2 runs: 2 complete" in res, res)
+        # ... and really resumed them (each log opens with its command): a run started over
+        # would give the same files.
+        for d in ("seed1", "seed2"):
+            first = open(os.path.join(out, "logs", d + ".log")).readline()
+            check(first.startswith("$ ") and " run --resume " in first, first)
         for seed in (1, 2):
             ref = os.path.join(tmp, "ref%d" % seed)
             run(["run", scen, "-o", ref, "--quiet", "--set", "algorithm.rounds=%d" % (3000 // SLOW),
