@@ -122,8 +122,6 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
 
 static std::string manifest_json(const io::Scenario& s, const std::string& command_line,
                                  int threads) {
-  YAML::Emitter em;
-  em << s.resolved;
   std::string j = "{\n";
   j += "  \"fedgrid_version\": \"0.1\",\n";
   j += "  \"git_revision\": " + metrics::json_string(FEDGRID_GIT_REVISION) + ",\n";
@@ -135,7 +133,7 @@ static std::string manifest_json(const io::Scenario& s, const std::string& comma
   j += "  \"model_file\": " + metrics::json_string(s.model_file) + ",\n";
   j += "  \"seed\": " + std::to_string(s.seed) + ",\n";
   j += "  \"threads\": " + std::to_string(threads) + ",\n";
-  j += "  \"resolved_scenario\": " + metrics::json_string(em.c_str()) + "\n";
+  j += "  \"resolved_scenario\": " + metrics::json_string(s.resolved) + "\n";
   return j + "}\n";
 }
 
@@ -160,11 +158,7 @@ static const char* kRunHelp =
 
 // How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,
 // and the resolved scenario to detect a changed file (stored in checkpoints).
-static std::string resolved_text(const io::Scenario& s) {
-  YAML::Emitter em;
-  em << s.resolved;
-  return em.c_str();
-}
+static const std::string& resolved_text(const io::Scenario& s) { return s.resolved; }
 
 static std::string invocation_yaml(const Options& o, const io::Scenario& s) {
   YAML::Node n;

@@ -174,10 +174,8 @@ static std::vector<RunExpectation> validate_runs(const SweepSpec& spec,
     } catch (const util::InputError& e) {
       throw util::InputError(blame(spec, run, e.what()));
     }
-    YAML::Emitter em;
-    em << s.resolved;
     RunExpectation x;
-    x.resolved_json = metrics::json_string(em.c_str());
+    x.resolved_json = metrics::json_string(s.resolved);
     x.seed = s.seed;
     x.time_limit = spec.time_limit               ? *spec.time_limit
                    : s.algorithm.time_budget > 0 ? s.algorithm.time_budget

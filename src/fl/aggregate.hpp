@@ -3,22 +3,21 @@
 
 #include <vector>
 
+#include "fl/types.hpp"
 #include "nn/model.hpp"
 
 namespace fedgrid::fl {
 
-// code:     d_s = (1/U) sum_{u in S_s} g_u,s     (non-contributors count as zero updates)
-// plain:    d_s = mean_{u in S_s} g_u,s, stage kept (inactive) when S_s is empty
-// unbiased: d_s = mean_{u in S_s} g_u,s / (1 - p_s), stage kept when S_s is empty
+// With weights q_u (uniform: q_u = 1) and S_s the updates that reached stage s:
+// code:     d_s = sum_{u in S_s} q_u g_u,s / sum_{u selected} q_u  (non-contributors count as 0)
+// plain:    d_s = sum_{u in S_s} q_u g_u,s / sum_{u in S_s} q_u, stage kept when S_s is empty
+// unbiased: d_s = plain / (1 - p_s), stage kept when S_s is empty
 enum class Aggregation { kCode, kPlain, kUnbiased };
 
-// A client's contribution: the gradient (pseudo-gradient) of the stage suffix it finished.
-struct Update {
-  int client = 0;
-  int stages_done = 0;  // K: stages [L-K, L) hold real values, the others are zero
-  int batch = 0;
-  double loss = 0;  // training loss of its batch (NaN in timing-only mode)
-  nn::Vector grad;  // full length (zeros outside the suffix); empty in timing-only mode
+// Per-update weights q_u (e.g. sample counts) and their sum over every selected client.
+struct Weights {
+  std::vector<double> per_update;  // one per update, in the order given
+  double selected_total = 0;
 };
 
 struct AggregateResult {
@@ -28,10 +27,12 @@ struct AggregateResult {
 };
 
 // `selected` is U for the code rule; p_none[s] is the probability that stage s has no
-// contributor (unbiased rule only; must be < 1). Updates are summed in the given order.
+// contributor (unbiased rule only; must be < 1). Updates are summed in the given order;
+// `weights` null = uniform (the sum, then one division: the rules exactly as written above).
 AggregateResult aggregate_updates(Aggregation rule, const std::vector<nn::Stage>& stages,
                                   const std::vector<const Update*>& updates, int selected,
-                                  const std::vector<double>& p_none);
+                                  const std::vector<double>& p_none,
+                                  const Weights* weights = nullptr);
 
 const char* aggregation_name(Aggregation a);
 

@@ -1,119 +1,100 @@
-// FL algorithms as one small object with two verbs: configure a round, aggregate its updates.
-// Variants (fedavg, fedavg-deadline, salf, adel-fl) are parameters, chosen in one place.
+// The base of every FL algorithm: what the simulator asks it (does it wait for everyone, which
+// incomplete work counts), the round plan (selection, batches, local steps, deadline, step
+// size), aggregation of a round's updates and the server's optimiser step. Each algorithm is a
+// subclass in its own file (fl/fedavg.cpp, fl/salf.cpp, ...) behind fl/registry.hpp.
 #pragma once
 
-#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "fl/aggregate.hpp"
+#include "fl/config.hpp"
+#include "fl/registry.hpp"
+#include "fl/types.hpp"
 #include "nn/model.hpp"
 #include "plan/batch_rule.hpp"
 
 namespace fedgrid::fl {
 
-enum class AlgorithmKind { kFedAvg, kFedAvgDeadline, kSalf, kAdelFl };
-
-struct TrainingConfig {
-  double lr = 0.1;
-  double momentum = 0.9;
-  bool inverse_schedule = true;      // eta_t = lr / t; false: eta_t = lr
-  int batch = 32;                    // fixed batch (baselines); the ADEL-FL plan may set its own
-  std::string batch_rule = "fixed";  // fixed | per_round | first_round (paper rule, m = 1 or m*)
-};
-
-struct AdelConfig {
-  double min_deadline = 3.4;  // T_min
-  std::string variance_term = "one_minus_2p";
-  double m_max = 1.2;
-  double G = 0.1, rho_s = 1.0, rho_c = 0.3, Gamma = 1.0, alpha = 1.0;
-  double plan_lr = 0.5;  // lr inside the objective's eta_t
-  std::string plan_schedule = "inverse";
-  double sigma_mean = 5.0;  // sigma_u = sigma_mean * U(0,1), seeded
-  std::string inputs_csv;   // optional: P_u, B_u, sigma_u from a CSV (reproduction)
-  uint64_t seed = 0;        // scenario seed (for sigma_u)
-};
-
-struct AlgorithmConfig {
-  AlgorithmKind kind = AlgorithmKind::kFedAvg;
-  std::string name = "fedavg";
-  int rounds = 1;
-  double time_budget = 0;    // T_max; 0 = none (fedavg only)
-  double deadline = 0;       // explicit per-round deadline; 0 = time_budget / rounds
-  double round_timeout = 0;  // wait-for-all only: longest round (s); 0 = none
-  Aggregation aggregation = Aggregation::kPlain;
-  TrainingConfig training;
-  AdelConfig adel;
-  // True when stage times are exponential with equal mean per stage (the paper's model): then
-  // the no-contributor probabilities p_{l,t} are exact and the unbiased rule uses them.
-  bool paper_timing = true;
-  // Clients selected per round: K of U uniformly without replacement, drawn from
-  // (seed, "select", round); 0 = every client. The code rule then divides by K.
-  int clients_per_round = 0;
-  uint64_t seed = 0;  // scenario seed (client selection)
-};
-
-// What the server knows about a client before the run.
-struct ClientInfo {
-  double speed = 0;       // capability P_u: samples x stages per second (host speed / work)
-  double comm_time = 0;   // estimated download + upload time of the full model (B_u)
-  std::size_t shard = 0;  // samples in its shard
-};
-
-struct ClientTask {
-  int client = 0;
-  int batch = 0;
-};
-
-struct RoundPlan {
-  int round = 0;                                              // 1-based
-  std::vector<ClientTask> tasks;                              // by ascending client id
-  double deadline = std::numeric_limits<double>::infinity();  // duration; inf = wait for all
-  bool full_only = false;  // drop clients that did not finish every stage
-  double lr = 0;           // eta_t of this round
+// The global model and the server's optimiser state.
+struct ServerModel {
+  nn::Vector params;
+  nn::Sgd optimizer;
 };
 
 class Algorithm {
  public:
-  Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients, int num_stages);
+  virtual ~Algorithm() = default;
+  Algorithm(const Algorithm&) = delete;
+  Algorithm& operator=(const Algorithm&) = delete;
 
-  RoundPlan configure(int round) const;
-  // Updates must be sorted by client id. Partial updates are dropped when plan.full_only.
-  AggregateResult aggregate(const RoundPlan& plan, const std::vector<Update>& updates,
-                            const std::vector<nn::Stage>& stages) const;
+  const AlgorithmConfig& config() const { return cfg_; }
+  const AlgorithmInfo& info() const { return info_; }
+  int num_stages() const { return num_stages_; }
+
+  // What the simulator needs to know.
+  bool waits_for_all() const { return deadlines_.empty(); }
+  // Which incomplete work counts (see RoundPlan).
+  bool accepts_partial_stages() const { return partial_stages_; }
+  bool accepts_partial_steps() const { return partial_steps_; }
+
+  // The plan of round `round` (1-based): selected clients with their batch and local steps,
+  // deadline, what incomplete work counts, step size.
+  virtual RoundPlan configure(int round) const;
+  // Aggregates the delivered updates (sorted by client id) stage by stage with the configured
+  // rule and client weights.
+  virtual AggregateResult aggregate(const RoundPlan& plan, const std::vector<Update>& updates,
+                                    const std::vector<nn::Stage>& stages) const;
+  // Applies the aggregated direction: v = beta v + d; w -= (server_lr * eta_t) v on the active
+  // stages (running statistics: w -= d).
+  virtual void server_step(ServerModel& model, const AggregateResult& agg, const RoundPlan& plan,
+                           const std::vector<nn::Stage>& stages) const;
   // Probability that stage s (0-based from the input) gets no contributor in this round under
   // the paper's model (exponential stages of mean batch/speed); empty when not applicable.
   std::vector<double> expected_no_contributor(const RoundPlan& plan) const;
 
-  const AlgorithmConfig& config() const { return cfg_; }
-  bool waits_for_all() const { return cfg_.kind == AlgorithmKind::kFedAvg; }
-  const std::vector<double>& deadlines() const { return deadlines_; }
-  double m() const { return m_; }
-  double objective() const { return objective_; }
+  // The plan over the run.
+  const std::vector<double>& deadlines() const { return deadlines_; }  // empty: wait for all
+  double m() const { return m_; }  // batch factor of the paper's rule (1 unless planned)
+  // FedProx's mu: each local step adds mu (w - w_t) to the gradient (0 = none).
+  virtual double proximal_mu() const { return 0; }
+  // What `fedgrid plan` adds to its first line (e.g. ADEL-FL's objective value).
+  virtual std::string plan_note() const { return ""; }
   // Batches changed to fit [1, shard] (fixed and first_round rules report each once, round 1).
   const std::vector<plan::BatchClamp>& clamps() const { return clamps_; }
   // The batch rule's value before clamping, for round t (1-based) and client u.
   long planned_batch(int round, int client) const;
   // Clients taking part in a round (K, or U without selection).
   int clients_per_round() const;
+  // Local steps planned for client u (local_steps, or local_epochs passes over its shard).
+  int local_steps(int round, int client) const;
+
+ protected:
+  Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients, int num_stages);
+  // Called once by each subclass's constructor: deadlines per round (empty = wait for all),
+  // the batch factor m and which incomplete work counts. Computes the batch clamps.
+  void set_schedule(std::vector<double> deadlines, double m, bool partial_stages,
+                    bool partial_steps);
+  // Deadlines from `deadline` or `time_budget / rounds` (kFixed; empty when neither is set).
+  std::vector<double> fixed_deadlines() const;
+  // Weights q_u of the delivered updates (training.weighting), summed over the selected ones.
+  Weights client_weights(const RoundPlan& plan, const std::vector<const Update*>& used) const;
+  const std::vector<ClientInfo>& clients() const { return clients_; }
 
  private:
-  AlgorithmConfig cfg_;
-  std::vector<ClientInfo> clients_;
-  int num_stages_;
-  // Batches are computed on demand (no rounds x clients tables: memory stays flat in U).
   int batch(int round, int client) const;
   std::vector<int> select(int round) const;  // sorted client ids
 
+  AlgorithmConfig cfg_;
+  const AlgorithmInfo& info_;
+  std::vector<ClientInfo> clients_;
+  int num_stages_;
   std::vector<double> deadlines_;  // per round (empty for wait-all)
   std::vector<double> nominal_;    // deadlines the batch rules see
   double m_ = 1.0;
-  double objective_ = 0;
+  bool partial_stages_ = false, partial_steps_ = false;
   std::vector<plan::BatchClamp> clamps_;
 };
-
-AlgorithmKind parse_algorithm_kind(const std::string& name);  // throws std::invalid_argument
-Aggregation default_aggregation(AlgorithmKind kind);
 
 }  // namespace fedgrid::fl

@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "FEDGRID-CHECKPOINT 1\n";
+constexpr const char* kMagic = "FEDGRID-CHECKPOINT 2\n";
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -111,10 +111,20 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c) {
   s += "test_loss " + hex(c.test_loss) + "\n";
   s += "params " + std::to_string(c.params.size()) + "\n";
   s += "velocity " + std::to_string(c.velocity.size()) + "\n";
+  std::size_t clients_with_state = 0;
+  for (const auto& v : c.client_state) clients_with_state += v.size() > 0;
+  s += "client_state " + std::to_string(c.client_state.size()) + " " +
+       std::to_string(clients_with_state) + "\n";
   s += "invocation " + std::to_string(c.invocation.size()) + "\n";
   s += c.invocation;
   append_floats(s, c.params);
   append_floats(s, c.velocity);
+  // Each client's persistent buffer: its id (decimal line), then its floats.
+  for (std::size_t u = 0; u < c.client_state.size(); ++u) {
+    if (c.client_state[u].size() == 0) continue;
+    s += std::to_string(u) + " " + std::to_string(c.client_state[u].size()) + "\n";
+    append_floats(s, c.client_state[u]);
+  }
   char sum[40];
   std::snprintf(sum, sizeof sum, "checksum %016" PRIx64 "\n", fnv1a(s));
   s += sum;
@@ -158,10 +168,24 @@ Checkpoint read_checkpoint(const std::string& dir) {
   c.test_loss = r.number("test_loss");
   const uint64_t params = r.count("params");
   const uint64_t velocity = r.count("velocity");
+  std::istringstream state(r.value("client_state"));
+  uint64_t clients = 0, with_state = 0;
+  if (!(state >> clients >> with_state) || with_state > clients || clients > (1u << 30)) {
+    r.bad("'client_state <clients> <clients with a buffer>'");
+  }
   c.invocation = r.bytes(r.count("invocation"));
   c.params = r.floats(params);
   c.velocity = r.floats(velocity);
-  if (!r.at_end()) r.bad("nothing after the velocity");
+  c.client_state.assign(clients, nn::Vector());
+  for (uint64_t k = 0; k < with_state; ++k) {
+    std::istringstream entry(r.line());
+    uint64_t u = 0, n = 0;
+    if (!(entry >> u >> n) || u >= clients || n > params || c.client_state[u].size() > 0) {
+      r.bad("a client buffer header '<client> <size>'");
+    }
+    c.client_state[u] = r.floats(n);
+  }
+  if (!r.at_end()) r.bad("nothing after the client buffers");
   return c;
 }
 

@@ -20,6 +20,7 @@ struct Checkpoint {
   std::vector<uint64_t> file_sizes;  // rounds.csv, clients.csv, layers.csv (bytes)
   double val_accuracy = 0, test_accuracy = 0, test_loss = 0;  // last evaluation (NaN: none)
   nn::Vector params, velocity;
+  std::vector<nn::Vector> client_state;  // per client: persistent momentum (empty: none)
   std::string invocation;  // YAML (see commands.cpp): scenario, overrides, seed, SimGrid options
 };
 

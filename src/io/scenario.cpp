@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "io/scenario_sections.hpp"
 #include "io/yaml_map.hpp"
 #include "util/error.hpp"
 
@@ -23,8 +24,8 @@ std::string resolve_path(const std::string& path, const std::string& base_dir) {
 
 // `path` (key `key` of `m`) must be a regular file (a directory would pass fs::exists and then
 // break the reader).
-static void require_file(const YamlMap& m, const std::string& key, const std::string& what,
-                         const std::string& path) {
+void require_file(const YamlMap& m, const std::string& key, const std::string& what,
+                  const std::string& path) {
   std::error_code ec;
   if (fs::is_regular_file(path, ec)) return;
   m.fail(key, "an existing " + what,
@@ -236,43 +237,6 @@ static DataConfig load_data(YamlMap m, const std::string& base) {
   return d;
 }
 
-static void load_training(YamlMap m, fl::TrainingConfig& t) {
-  m.allow({"lr", "momentum", "schedule", "batch_rule", "batch"});
-  t.lr = m.get_double("lr", 1e-12, 1e6);
-  t.momentum = m.get_double("momentum", 0, 0.999999, 0.9);
-  t.inverse_schedule =
-      m.get_choice("schedule", {"inverse", "constant"}, std::string("inverse")) == "inverse";
-  t.batch_rule =
-      m.get_choice("batch_rule", {"fixed", "per_round", "first_round"}, std::string("fixed"));
-  if (t.batch_rule == "fixed") t.batch = static_cast<int>(m.get_int("batch", 1, kIntMax));
-  m.finish();
-}
-
-static void load_adel(YamlMap& m, fl::AdelConfig& a, const std::string& base) {
-  a.min_deadline = m.get_double("min_deadline", 0, kInf, 3.4);
-  a.variance_term =
-      m.get_choice("variance_term", {"one_minus_2p", "one_minus_p"}, std::string("one_minus_2p"));
-  a.m_max = m.get_double("m_max", 1e-9, 1e6, 1.2);
-  a.plan_lr = m.get_double("plan_lr", 1e-12, 1e6, 0.5);
-  a.plan_schedule =
-      m.get_choice("plan_schedule", {"inverse", "fixed", "sqrt"}, std::string("inverse"));
-  a.sigma_mean = m.get_double("sigma_mean", 0, 1e12, 5.0);
-  if (m.has("inputs_csv")) {
-    a.inputs_csv = resolve_path(m.get_string("inputs_csv"), base);
-    require_file(m, "inputs_csv", "CSV file", a.inputs_csv);
-  }
-  if (m.has("constants")) {
-    YamlMap c = m.get_map("constants");
-    c.allow({"G", "rho_s", "rho_c", "gamma", "alpha"});
-    a.G = c.get_double("G", 0, kInf, a.G);
-    a.rho_s = c.get_double("rho_s", 1e-12, kInf, a.rho_s);
-    a.rho_c = c.get_double("rho_c", 1e-12, kInf, a.rho_c);
-    a.Gamma = c.get_double("gamma", 0, kInf, a.Gamma);
-    a.alpha = c.get_double("alpha", 0, kInf, a.alpha);
-    c.finish();
-  }
-}
-
 static platform::AvailabilitySpec load_availability(YamlMap m, const std::string& base,
                                                     int clients) {
   m.allow({"model", "fraction", "mean_up", "mean_down", "file"});
@@ -293,45 +257,6 @@ static platform::AvailabilitySpec load_availability(YamlMap m, const std::string
   return a;
 }
 
-static fl::AlgorithmConfig load_algorithm(YamlMap m, const std::string& base, int clients) {
-  m.allow({"name", "rounds", "time_budget", "deadline", "aggregation", "min_deadline",
-           "variance_term", "m_max", "plan_lr", "plan_schedule", "sigma_mean", "inputs_csv",
-           "constants", "clients_per_round", "round_timeout"});
-  fl::AlgorithmConfig a;
-  a.name = m.get_choice("name", {"fedavg", "fedavg-deadline", "salf", "adel-fl"});
-  a.kind = fl::parse_algorithm_kind(a.name);
-  a.rounds = static_cast<int>(m.get_int("rounds", 1, 10000000));
-  a.time_budget = m.get_double("time_budget", 0, kInf, 0.0);
-  const bool deadline_based = a.kind != fl::AlgorithmKind::kFedAvg;
-  if (a.kind == fl::AlgorithmKind::kFedAvgDeadline || a.kind == fl::AlgorithmKind::kSalf) {
-    a.deadline = m.get_double("deadline", 0, kInf, 0.0);
-    if (a.deadline > 0 && a.time_budget > 0) {
-      m.fail("deadline", "either 'deadline' or 'time_budget', not both", "both");
-    }
-  }
-  if (deadline_based && a.deadline <= 0 && a.time_budget <= 0) {
-    m.fail("time_budget", "a positive time budget (or a per-round 'deadline') for " + a.name,
-           m.has("time_budget") ? "0" : "nothing");
-  }
-  m.note_default("aggregation", "per algorithm");
-  std::string agg =
-      m.get_choice("aggregation", {"code", "plain", "unbiased"},
-                   std::string(fl::aggregation_name(fl::default_aggregation(a.kind))));
-  a.aggregation = agg == "code"    ? fl::Aggregation::kCode
-                  : agg == "plain" ? fl::Aggregation::kPlain
-                                   : fl::Aggregation::kUnbiased;
-  if (a.kind == fl::AlgorithmKind::kAdelFl) load_adel(m, a.adel, base);
-  // Wait-for-all rounds end at the latest this long after they start (clients still busy are
-  // dropped with reason 'timeout'); 0 = wait as long as it takes.
-  if (a.kind == fl::AlgorithmKind::kFedAvg)
-    a.round_timeout = m.get_double("round_timeout", 0, kInf, 0.0);
-  // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.
-  m.note_default("clients_per_round", "clients", "[1, clients]");
-  a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
-  m.finish();
-  return a;
-}
-
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,
                        std::optional<uint64_t> seed_override) {
   YAML::Node root = load_yaml_file(path);
@@ -339,7 +264,11 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   for (const auto& o : overrides) apply_override(root, o);
   Scenario s;
   s.file = path;
-  s.resolved = YAML::Clone(root);
+  {
+    YAML::Emitter em;
+    em << root;
+    s.resolved = em.c_str();
+  }
   const std::string base = dir_of(path);
   YamlMap m(root, path, "");
   m.allow({"name", "seed", "clients", "data", "model", "platform", "timing", "algorithm",
@@ -367,7 +296,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   } else {
     m.get_node("timing");
   }
-  s.algorithm = load_algorithm(m.get_map("algorithm"), base, s.clients);
+  const auto [algorithm, info] = load_algorithm(m.get_map("algorithm"), base, s.clients);
+  s.algorithm = algorithm;
   if (m.has("availability")) {
     s.availability = load_availability(m.get_map("availability"), base, s.clients);
   } else {
@@ -375,8 +305,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   }
   s.algorithm.seed = s.seed;
   s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
-  s.algorithm.adel.seed = s.seed;
-  load_training(m.get_map("training"), s.algorithm.training);
+  load_training(m.get_map("training"), *info, s.algorithm.training);
   if (m.has("evaluation")) {
     YamlMap e = m.get_map("evaluation");
     e.allow({"every", "validation"});

@@ -1,15 +1,13 @@
 // The typed scenario (everything one `fedgrid run` needs) and its strict YAML loader.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "fl/algorithm.hpp"
+#include "fl/config.hpp"
 #include "nn/model_spec.hpp"
 #include "platform/availability.hpp"
 #include "platform/platform.hpp"
@@ -59,7 +57,7 @@ struct Scenario {
   EvalConfig evaluation;
   platform::AvailabilitySpec availability;  // when client devices go off and on again
   std::vector<std::string> simgrid_cfg;     // extra --cfg=... values from the scenario
-  YAML::Node resolved;                      // the document after --set overrides (for the manifest)
+  std::string resolved;  // the document after --set overrides, as YAML text (manifest, resume)
 };
 
 // Loads and validates a scenario. Overrides are applied before validation; `seed_override`

@@ -38,6 +38,7 @@ void append_cell(std::string& out, double v) { append_number(out, v); }
 void append_cell(std::string& out, int v) { append_int(out, v); }
 void append_cell(std::string& out, uint64_t v) { append_int(out, v); }
 void append_cell(std::string& out, const std::string& v) { out += v; }
+void append_cell(std::string& out, const char* v) { out += v; }
 
 template <class T>
 void append_cells(std::string& out, std::initializer_list<T> values) {
@@ -159,8 +160,9 @@ void write_file_atomic(const std::string& dir, const std::string& name, const st
   fs::rename(tmp, fs::path(dir) / name);
 }
 
-Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes)
-    : dir_(out_dir) {
+Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes,
+                   bool local_work)
+    : dir_(out_dir), local_work_(local_work) {
   fs::create_directories(dir_);
   // The folder counts as complete only once summary.json exists: drop a previous run's.
   fs::remove(fs::path(dir_) / "summary.json");
@@ -173,8 +175,9 @@ Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resu
                     "bytes_down,bytes_up",
                     at(0));
   clients_ = CsvFile(dir_, "clients.csv",
-                     "round,client,batch,stages_done,t_download,t_compute,t_done,status,reason,"
-                     "bytes_up",
+                     std::string("round,client,batch,stages_done,t_download,t_compute,t_done,"
+                                 "status,reason,bytes_up") +
+                         (local_work ? ",steps,steps_done" : ""),
                      at(1));
   layers_ = CsvFile(dir_, "layers.csv", "round,stage,name,contributors,expected_p,updated", at(2));
 }
@@ -200,8 +203,9 @@ void Recorder::client(const ClientRecord& c) {
   append_int(s, c.round);
   append_cells<int>(s, {c.client, c.batch, c.stages_done});
   append_cells<double>(s, {c.t_download, c.t_compute, c.t_done});
-  append_cells<std::string>(s, {c.status, c.reason});
+  append_cells<const char*>(s, {fl::status_name(c.status), fl::reason_name(c.reason)});
   append_cells<uint64_t>(s, {c.bytes_up});
+  if (local_work_) append_cells<int>(s, {c.steps, c.steps_done});
   clients_.line(s);
 }
 

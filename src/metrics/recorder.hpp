@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "fl/types.hpp"
+
 namespace fedgrid::metrics {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -28,11 +30,12 @@ struct RoundRecord {
 struct ClientRecord {
   int round = 0, client = 0, batch = 0, stages_done = 0;
   double t_download = kNaN, t_compute = kNaN, t_done = kNaN;
-  std::string status;  // full | partial | dropped | failed | offline
+  fl::ClientStatus status = fl::ClientStatus::kDropped;
   // dropped: download | compute | incomplete | upload | timeout; failed: the phase the device
-  // went off in (download | compute | upload); full, partial, offline: empty.
-  std::string reason;
+  // went off in (download | compute | upload); full, partial, offline: none.
+  fl::DropReason reason = fl::DropReason::kNone;
   uint64_t bytes_up = 0;
+  int steps = 1, steps_done = 0;  // local steps planned and finished
 };
 
 struct LayerRecord {
@@ -69,8 +72,9 @@ class Recorder {
  public:
   // With `resume_sizes` (rounds, clients, layers: from a checkpoint) the files of the
   // interrupted run are continued from those sizes.
-  explicit Recorder(const std::string& out_dir,
-                    const std::vector<uint64_t>* resume_sizes = nullptr);
+  // `local_work`: clients.csv gets the columns steps, steps_done (runs that set local work).
+  explicit Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes = nullptr,
+                    bool local_work = false);
   void round(const RoundRecord& r);
   void client(const ClientRecord& c);
   void layer(const LayerRecord& l);
@@ -83,6 +87,7 @@ class Recorder {
  private:
   std::string dir_;
   CsvFile rounds_, clients_, layers_;
+  bool local_work_ = false;
   std::string line_;  // reused buffer of the row being written
 };
 

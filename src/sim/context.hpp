@@ -1,6 +1,8 @@
 // State shared by the server, the per-round NIC helper and the client slot actors of one
-// simulation. Actors never run concurrently (SimGrid's default context factory), so no locks are
-// needed here; the math runs on the MathEngine's threads and only touches its job slots.
+// simulation, in three parts: what is fixed for the run (RunSetup), what the current round
+// holds (RoundState) and what the run produced (RunResults). Actors never run concurrently
+// (SimGrid's default context factory), so no locks are needed here; the math runs on the
+// MathEngine's threads and only touches the round's update slots.
 #pragma once
 
 #include <csignal>
@@ -14,7 +16,7 @@
 #include "io/checkpoint.hpp"
 #include "io/experiment.hpp"
 #include "metrics/recorder.hpp"
-#include "sim/math.hpp"
+#include "train/math.hpp"
 
 namespace fedgrid::sim {
 
@@ -24,13 +26,12 @@ namespace sg4 = simgrid::s4u;
 struct RoundOrder {
   bool stop = false;
   int round = 0;
-  int client = 0;
+  fl::ClientTask task;   // client, batch, local steps
   double deadline = 0;   // absolute virtual time; +inf = no deadline
   bool timeout = false;  // the deadline is a wait-for-all round's timeout (drop reason 'timeout')
-  int batch = 0;
-  bool full_only = false;
-  std::shared_ptr<const nn::Vector> model;  // read-only global model, never copied
-  fl::Update* update = nullptr;             // where the gradient job writes (math runs only)
+  bool partial_stages = false, partial_steps = false;  // what incomplete work counts (RoundPlan)
+  float lr = 0;                                        // eta_t for the local steps
+  std::shared_ptr<const nn::Vector> model;             // read-only global model, never copied
 };
 
 // What a client reports back once per round, whatever happened.
@@ -67,18 +68,33 @@ struct ClientParams {
 
 struct DeadlineKeeper;  // client.cpp
 
-struct Context {
+// Fixed for the whole run (set before the engine runs).
+struct RunSetup {
   const io::Experiment* exp = nullptr;
   const fl::Algorithm* algorithm = nullptr;
   metrics::Recorder* recorder = nullptr;
-  MathEngine* math = nullptr;  // null in timing-only runs
+  train::MathEngine* math = nullptr;  // null in timing-only runs
   sg4::Host* server_host = nullptr;
-  std::vector<Slot> slots;
   std::vector<sg4::Host*> client_hosts;  // per-client hosts; empty with host slots
   std::vector<ClientParams> clients;
   std::vector<double> stage_work;  // work per sample of each stage (flop)
   uint64_t model_bytes = 0;
   bool quiet = false;
+  // Client availability (availability.hpp): devices go off and on through host state profiles;
+  // a slot actor killed mid-round is reported `failed` by on_slot_killed().
+  bool availability = false;
+  // On constant-speed client hosts (one busy actor each, no speed profile) the computation is
+  // a sleep of known length (client.cpp).
+  bool constant_speed_hosts = false;
+  // Interruption and checkpoints (io/checkpoint.hpp).
+  const volatile std::sig_atomic_t* stop_signal = nullptr;  // set by SIGINT/SIGTERM
+  int checkpoint_every = 0;                                 // rounds between checkpoints; 0 = none
+  const io::Checkpoint* resume = nullptr;
+  std::string invocation;  // how to start this run again (stored in checkpoints)
+};
+
+// The round under way.
+struct RoundState {
   // Server inbox: slots push their report; the last one of the round releases the semaphore
   // (one wake-up of the server per round, whatever the number of clients).
   std::vector<Report> inbox;
@@ -86,27 +102,29 @@ struct Context {
   sg4::SemaphorePtr inbox_sem;
   // Per slot: the upload was posted (the NIC withdraws the receives of the others).
   std::vector<char> upload_posted;
-  // Client availability (availability.hpp): devices go off and on through host state profiles;
-  // a slot actor killed mid-round is reported `failed` by on_slot_killed().
-  bool availability = false;
-  std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
-  std::string availability_log;                 // availability.csv rows: t,client,state
-  // Interruption and checkpoints (io/checkpoint.hpp).
-  const volatile std::sig_atomic_t* stop_signal = nullptr;  // set by SIGINT/SIGTERM
-  int stopped_by = 0;        // the signal that stopped the run before its last round
-  int checkpoint_every = 0;  // rounds between checkpoints; 0 = none
-  const io::Checkpoint* resume = nullptr;
-  std::string invocation;  // how to start this run again (stored in checkpoints)
-  // Round deadlines without a SimGrid timer per client wait (client.cpp): the keeper actor
-  // cancels at a deadline the transfers still running; on constant-speed client hosts (one busy
-  // actor each, no speed profile) the computation is a sleep of known length.
-  std::shared_ptr<DeadlineKeeper> keeper;
-  bool constant_speed_hosts = false;
-  // Results filled by the server for the summary.
+  // Per slot: where the local-training job of its client writes (math runs only).
+  std::vector<fl::Update> updates;
+};
+
+// What the run produced, for summary.json, availability.csv and wall.json.
+struct RunResults {
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
   double final_test_loss = metrics::kNaN;
-  double write_seconds = 0;  // wall time spent writing records
+  double write_seconds = 0;      // wall time spent writing records
+  int stopped_by = 0;            // the signal that stopped the run before its last round
+  std::string availability_log;  // availability.csv rows: t,client,state
+};
+
+struct Context {
+  RunSetup setup;
+  RoundState round;
+  RunResults results;
+  std::vector<Slot> slots;
+  // Round deadlines without a SimGrid timer per client wait (client.cpp): the keeper actor
+  // cancels at a deadline the transfers still running.
+  std::shared_ptr<DeadlineKeeper> keeper;
+  std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
 };
 
 void slot_actor(Context* ctx, int slot);

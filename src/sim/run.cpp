@@ -37,11 +37,11 @@ const char* signal_name(int sig) {
 }
 
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
-  const auto& a = *ctx.algorithm;
+  const auto& a = *ctx.setup.algorithm;
   std::string s = "{\n";
-  s += std::string("  \"complete\": ") + (ctx.stopped_by ? "false" : "true") + ",\n";
-  if (ctx.stopped_by) {
-    s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.stopped_by)) + ",\n";
+  s += std::string("  \"complete\": ") + (ctx.results.stopped_by ? "false" : "true") + ",\n";
+  if (ctx.results.stopped_by) {
+    s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.results.stopped_by)) + ",\n";
   }
   s += "  \"scenario\": " + metrics::json_string(exp.scenario.name) + ",\n";
   s += "  \"seed\": " + std::to_string(exp.scenario.seed) + ",\n";
@@ -52,12 +52,13 @@ std::string summary_json(const Context& ctx, const io::Experiment& exp, const Wo
   s += "  \"clients_per_round\": " + std::to_string(a.clients_per_round()) + ",\n";
   s += "  \"stages\": " + std::to_string(exp.model.num_stages()) + ",\n";
   s += "  \"params\": " + std::to_string(exp.model.num_params()) + ",\n";
-  s += "  \"rounds\": " + std::to_string(ctx.rounds_done) + ",\n";
+  s += "  \"rounds\": " + std::to_string(ctx.results.rounds_done) + ",\n";
   s += "  \"virtual_time\": " + metrics::json_number(sg4::Engine::get_clock()) + ",\n";
   s += "  \"m\": " + metrics::json_number(a.m()) + ",\n";
-  s += "  \"final_test_accuracy\": " + metrics::json_number(ctx.final_test_accuracy) + ",\n";
-  s += "  \"final_test_loss\": " + metrics::json_number(ctx.final_test_loss) + ",\n";
-  s += "  \"final_val_accuracy\": " + metrics::json_number(ctx.final_val_accuracy) + ",\n";
+  s +=
+      "  \"final_test_accuracy\": " + metrics::json_number(ctx.results.final_test_accuracy) + ",\n";
+  s += "  \"final_test_loss\": " + metrics::json_number(ctx.results.final_test_loss) + ",\n";
+  s += "  \"final_val_accuracy\": " + metrics::json_number(ctx.results.final_val_accuracy) + ",\n";
   const std::string platform =
       w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
   s += "  \"platform\": " + metrics::json_string(platform) + ",\n";
@@ -97,15 +98,17 @@ void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
   const auto& sc = exp.scenario;
   if (algo.deadlines().empty()) return;
   const int L = exp.model.num_stages();
-  const bool need_all = sc.algorithm.kind == fl::AlgorithmKind::kFedAvgDeadline;
   for (int r = 1; r <= sc.algorithm.rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
+    // Stages a client must finish for anything to count: one (a stage suffix), a whole local
+    // step (partial steps) or all of its planned work.
+    const bool need_all = !p.partial_stages && !p.partial_steps;
     bool possible = false;
     double best = std::numeric_limits<double>::infinity();
     for (const auto& t : p.tasks) {
       const auto& c = infos[t.client];
       // With exponential stages any amount of work may finish in time; deterministic ones not.
-      const int needed = need_all ? L : 1;
+      const double needed = p.partial_stages ? 1.0 : p.partial_steps ? L : double(t.steps) * L;
       double work = sc.timing.exponential ? 0.0 : needed * t.batch / c.speed;
       best = std::min(best, c.comm_time + work);
       possible = possible || c.comm_time + work < p.deadline;
@@ -114,8 +117,10 @@ void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
       util::throw_input_error(
           sc.file, 0, sc.algorithm.deadline > 0 ? "algorithm.deadline" : "algorithm.time_budget",
           "a round deadline longer than the fastest client's " +
-              std::string(need_all ? "full update" : "download, one stage and upload") + " (" +
-              metrics::fmt(best) + " s)",
+              std::string(need_all          ? "full update"
+                          : p.partial_steps ? "download, one local step and upload"
+                                            : "download, one stage and upload") +
+              " (" + metrics::fmt(best) + " s)",
           "deadline " + metrics::fmt(p.deadline) + " s in round " + std::to_string(r));
     }
   }
@@ -125,7 +130,7 @@ void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& in
   const auto& cfg = algo.config();
   std::printf("algorithm %s, %d rounds, %zu clients, m = %.6g", cfg.name.c_str(), cfg.rounds,
               infos.size(), algo.m());
-  if (cfg.kind == fl::AlgorithmKind::kAdelFl) std::printf(", objective %.10g", algo.objective());
+  std::printf("%s", algo.plan_note().c_str());
   std::printf("\nclient capabilities P_u and communication times B_u:\n");
   for (std::size_t u = 0; u < infos.size(); ++u) {
     std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, infos[u].speed,
@@ -154,7 +159,7 @@ void choose_stack_guards(int slots) {
 std::string wall_json(const Context& ctx, Clock::time_point started, Clock::time_point t0,
                       Clock::time_point t_run, Clock::time_point t_end, Clock::time_point t_done,
                       int threads) {
-  const MathTimes m = ctx.math ? ctx.math->times() : MathTimes{};
+  const train::MathTimes m = ctx.setup.math ? ctx.setup.math->times() : train::MathTimes{};
   const double wall = seconds(t0, t_done);
   auto field = [](const char* name, double v) {
     return "  \"" + std::string(name) + "\": " + metrics::json_number(v) + ",\n";
@@ -167,7 +172,7 @@ std::string wall_json(const Context& ctx, Clock::time_point started, Clock::time
   s += field("gradient_seconds", m.gradient_wait);
   s += field("evaluation_seconds", m.evaluation_wait);
   s += field("simulation_seconds", wall - m.gradient_wait - m.evaluation_wait);
-  s += field("record_seconds", ctx.write_seconds);
+  s += field("record_seconds", ctx.results.write_seconds);
   s += field("gradient_cpu_seconds", m.gradient_cpu);
   s += field("evaluation_cpu_seconds", m.evaluation_cpu);
   s += "  \"gradients\": " + std::to_string(m.gradients) + ",\n";
@@ -199,7 +204,7 @@ void note_clamps(const fl::Algorithm& algo) {
 void create_actors(Context& ctx, int slots) {
   choose_stack_guards(slots);
   sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.server_host, server_actor, &ctx);
+  sg4::Actor::create("server", ctx.setup.server_host, server_actor, &ctx);
   const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
   sg4::Engine::set_config("contexts/stack-size:" +
                           std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
@@ -218,24 +223,25 @@ void watch_availability(Context& ctx) {
   sg4::Host::on_state_change_cb([&ctx](const sg4::Host& h) {
     const int u = client_of(h.get_name());
     if (u < 0) return;
-    ctx.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," + std::to_string(u) +
-                            (h.is_on() ? ",on\n" : ",off\n");
+    ctx.results.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," +
+                                    std::to_string(u) + (h.is_on() ? ",on\n" : ",off\n");
   });
 }
 
 void init_context(Context& ctx, const io::Experiment& exp, const RunOptions& opt) {
   const auto& sc = exp.scenario;
-  ctx.exp = &exp;
-  ctx.quiet = opt.quiet;
-  ctx.availability = sc.availability.model != platform::AvailabilityModel::kAlways;
-  ctx.checkpoint_every = opt.checkpoint_every;
-  ctx.resume = opt.resume;
-  ctx.invocation = opt.invocation;
-  if (ctx.availability) watch_availability(ctx);
+  ctx.setup.exp = &exp;
+  ctx.setup.quiet = opt.quiet;
+  ctx.setup.availability = sc.availability.model != platform::AvailabilityModel::kAlways;
+  ctx.setup.checkpoint_every = opt.checkpoint_every;
+  ctx.setup.resume = opt.resume;
+  ctx.setup.invocation = opt.invocation;
+  if (ctx.setup.availability) watch_availability(ctx);
   for (const auto& st : exp.model.stages()) {
-    ctx.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops : sc.timing.work_per_sample);
+    ctx.setup.stage_work.push_back(sc.timing.flops_cost ? st.backward_flops
+                                                        : sc.timing.work_per_sample);
   }
-  ctx.model_bytes = exp.model.num_params() * sizeof(float);
+  ctx.setup.model_bytes = exp.model.num_params() * sizeof(float);
 }
 
 }  // namespace
@@ -300,8 +306,10 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   init_context(ctx, exp, opt);
   const int slots = std::min(sc.algorithm.clients_per_round, sc.clients);  // K (or all)
   const World world = build_world(engine, ctx, out_dir, slots > 0 ? slots : sc.clients);
-  fl::Algorithm algo(sc.algorithm, world.infos, exp.model.num_stages());
-  ctx.algorithm = &algo;
+  const std::unique_ptr<fl::Algorithm> algorithm =
+      fl::make_algorithm(sc.algorithm, world.infos, exp.model.num_stages());
+  const fl::Algorithm& algo = *algorithm;
+  ctx.setup.algorithm = &algo;
   check_deadlines(exp, algo, world.infos);
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
@@ -312,30 +320,36 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
       metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }
-  metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr);
-  ctx.recorder = &recorder;
-  ctx.inbox_sem = sg4::Semaphore::create(0);
+  metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr,
+                             sc.algorithm.training.local_work_columns);
+  ctx.setup.recorder = &recorder;
+  ctx.round.inbox_sem = sg4::Semaphore::create(0);
   metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   metrics::write_file_atomic(opt.out_dir, "partition.csv", io::partition_csv(exp));
   const int threads = resolve_threads(opt.threads);
-  std::unique_ptr<MathEngine> math;
-  if (!sc.timing.timing_only) math = std::make_unique<MathEngine>(exp, threads);
-  ctx.math = math.get();
-  if (opt.stop_on_signals) ctx.stop_signal = &g_stop_signal;
+  std::unique_ptr<train::MathEngine> math;
+  if (!sc.timing.timing_only) {
+    const fl::TrainingConfig& t = sc.algorithm.training;
+    const train::LocalTraining local{t.client.momentum, t.client.weight_decay, algo.proximal_mu(),
+                                     t.client.persistent, t.local_epochs > 0};
+    math = std::make_unique<train::MathEngine>(exp, local, threads);
+  }
+  ctx.setup.math = math.get();
+  if (opt.stop_on_signals) ctx.setup.stop_signal = &g_stop_signal;
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
   const auto t_end = Clock::now();
-  if (ctx.availability) {
+  if (ctx.setup.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
-                               "t,client,state\n" + ctx.availability_log);
+                               "t,client,state\n" + ctx.results.availability_log);
   }
   recorder.finish(summary_json(ctx, exp, world));
   // A finished run needs no checkpoint (a stopped one keeps it for --resume).
-  if (!ctx.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
+  if (!ctx.results.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   metrics::write_file_atomic(opt.out_dir, "wall.json",
                              wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
-  return ctx.stopped_by;
+  return ctx.results.stopped_by;
 }
 
 }  // namespace fedgrid::sim

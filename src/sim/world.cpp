@@ -84,7 +84,7 @@ simgrid::kernel::profile::Profile* state_profile(int client, platform::ClientTim
 }
 
 double mean_work(const Context& ctx) {
-  const auto& w = ctx.stage_work;
+  const auto& w = ctx.setup.stage_work;
   return std::accumulate(w.begin(), w.end(), 0.0) / static_cast<double>(w.size());
 }
 
@@ -96,9 +96,9 @@ double with_slack(double transfer_estimate) { return 1.05 * transfer_estimate + 
 // Per-client parameters from the hosts' routes to the server. A route is the client's own when
 // none of its links is on another client's route (per-client access links, no shared link).
 void route_params(Context& ctx, World& w, const std::string& where) {
-  const auto& sc = ctx.exp->scenario;
+  const auto& sc = ctx.setup.exp->scenario;
   const NetFactors f = network_factors();
-  const double bytes = static_cast<double>(ctx.model_bytes);
+  const double bytes = static_cast<double>(ctx.setup.model_bytes);
   const double work = mean_work(ctx);
   auto& engine = *sg4::Engine::get_instance();
   std::vector<std::vector<sg4::Link*>> routes(sc.clients);
@@ -112,19 +112,20 @@ void route_params(Context& ctx, World& w, const std::string& where) {
           "a host per client (client-0 .. client-" + std::to_string(sc.clients - 1) + ")",
           "none named '" + name + "'");
     }
-    ctx.client_hosts.push_back(h);
-    ClientParams& c = ctx.clients[u];
+    ctx.setup.client_hosts.push_back(h);
+    ClientParams& c = ctx.setup.clients[u];
     std::vector<sg4::Link*>& links = routes[u];
-    c.upload_margin = with_slack(route_estimate(h, ctx.server_host, bytes, f, links));
-    const double down = route_estimate(ctx.server_host, h, bytes, f, links);
+    c.upload_margin = with_slack(route_estimate(h, ctx.setup.server_host, bytes, f, links));
+    const double down = route_estimate(ctx.setup.server_host, h, bytes, f, links);
     c.download_margin = with_slack(down);
-    w.infos.push_back({h->get_speed() / work, down + c.upload_margin, ctx.exp->shards[u].size()});
+    w.infos.push_back(
+        {h->get_speed() / work, down + c.upload_margin, ctx.setup.exp->shards[u].size()});
     std::sort(links.begin(), links.end());
     links.erase(std::unique(links.begin(), links.end()), links.end());
     for (const sg4::Link* l : links) ++clients_on_link[l];
   }
   for (int u = 0; u < sc.clients; ++u) {
-    ctx.clients[u].own_route =
+    ctx.setup.clients[u].own_route =
         std::all_of(routes[u].begin(), routes[u].end(),
                     [&](const sg4::Link* l) { return clients_on_link[l] == 1; });
   }
@@ -140,7 +141,7 @@ void load_xml(sg4::Engine& engine, Context& ctx, World& w,
       std::vector<char> attached;
     };
     auto pending = std::make_shared<Pending>(
-        Pending{std::move(timelines), std::vector<char>(ctx.exp->scenario.clients, 0)});
+        Pending{std::move(timelines), std::vector<char>(ctx.setup.exp->scenario.clients, 0)});
     sg4::Host::on_creation_cb([pending](sg4::Host& h) {
       const int u = client_of(h.get_name());
       if (u < 0 || u >= static_cast<int>(pending->attached.size()) || pending->attached[u]) return;
@@ -154,8 +155,8 @@ void load_xml(sg4::Engine& engine, Context& ctx, World& w,
   } catch (const std::exception& ex) {
     util::throw_input_error(w.platform_file, 0, "", "a valid SimGrid platform", ex.what());
   }
-  ctx.server_host = engine.host_by_name_or_null("server");
-  if (!ctx.server_host) {
+  ctx.setup.server_host = engine.host_by_name_or_null("server");
+  if (!ctx.setup.server_host) {
     util::throw_input_error(w.platform_file, 0, "host 'server'", "a host named 'server'", "none");
   }
   route_params(ctx, w, w.platform_file);
@@ -183,10 +184,10 @@ void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int 
   auto* zone = sg4::create_star_zone("fedgrid");
   if (p.server_bandwidth) {
     add_host(zone, "server", p.server_speed, "server-link", *p.server_bandwidth, p.server_latency,
-             &ctx.server_host);
+             &ctx.setup.server_host);
   } else {
-    ctx.server_host = zone->create_host("server", p.server_speed);
-    zone->add_route(ctx.server_host->get_netpoint(), nullptr, nullptr, nullptr, {}, true);
+    ctx.setup.server_host = zone->create_host("server", p.server_speed);
+    zone->add_route(ctx.setup.server_host->get_netpoint(), nullptr, nullptr, nullptr, {}, true);
   }
   const int hosts = host_slots ? slots : static_cast<int>(p.clients.size());
   if (host_slots) ctx.slots.resize(slots);
@@ -213,14 +214,14 @@ void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int 
 // Client parameters of host slots, from the generated values (same formulas as the routes).
 void slot_params(Context& ctx, const platform::Platform& p, World& w) {
   const NetFactors f = network_factors();
-  const double bytes = static_cast<double>(ctx.model_bytes);
+  const double bytes = static_cast<double>(ctx.setup.model_bytes);
   const double work = mean_work(ctx);
   const double server_bw =
       p.server_bandwidth ? *p.server_bandwidth : std::numeric_limits<double>::infinity();
   const double server_lat = p.server_bandwidth ? p.server_latency : 0.0;
   for (std::size_t u = 0; u < p.clients.size(); ++u) {
     const auto& h = p.clients[u];
-    ClientParams& c = ctx.clients[u];
+    ClientParams& c = ctx.setup.clients[u];
     c.bandwidth = h.bandwidth;
     c.latency = h.latency;
     c.exec_scale = kSlotSpeed / h.speed;
@@ -229,30 +230,31 @@ void slot_params(Context& ctx, const platform::Platform& p, World& w) {
     const double down = estimate(server_lat + h.latency, bw, bytes, f);
     c.download_margin = with_slack(down);
     c.own_route = !p.server_bandwidth;  // the slot's access link only
-    w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.exp->shards[u].size()});
+    w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.setup.exp->shards[u].size()});
   }
 }
 
 }  // namespace
 
 World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir, int slots) {
-  const auto& sc = ctx.exp->scenario;
+  const auto& sc = ctx.setup.exp->scenario;
   const auto& pc = sc.platform;
   World w;
   w.platform_file = pc.file;
   w.heterogeneity = std::numeric_limits<double>::quiet_NaN();
-  ctx.clients.resize(sc.clients);
+  ctx.setup.clients.resize(sc.clients);
   // With availability every client needs its own host (its state profile): no host slots.
   std::vector<platform::ClientTimeline> timelines;
-  if (ctx.availability) timelines = platform::make_timelines(sc.availability, sc.clients, sc.seed);
+  if (ctx.setup.availability)
+    timelines = platform::make_timelines(sc.availability, sc.clients, sc.seed);
   if (!pc.generate) {
     load_xml(engine, ctx, w, timelines);
   } else {
     const platform::Platform p =
         platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
     w.heterogeneity = p.heterogeneity;
-    w.host_slots = slots < sc.clients && !ctx.availability;
-    ctx.constant_speed_hosts = true;  // no speed profiles; one slot per client host at a time
+    w.host_slots = slots < sc.clients && !ctx.setup.availability;
+    ctx.setup.constant_speed_hosts = true;  // no speed profiles; one slot per client host at a time
     build_star(ctx, p, w.host_slots, slots, timelines);
     if (w.host_slots) {
       slot_params(ctx, p, w);
@@ -264,7 +266,7 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
     route_params(ctx, w, w.platform_file);
   }
   ctx.slots.resize(slots);
-  for (int i = 0; i < slots; ++i) ctx.slots[i].host = ctx.client_hosts[i];
+  for (int i = 0; i < slots; ++i) ctx.slots[i].host = ctx.setup.client_hosts[i];
   return w;
 }
 

@@ -110,24 +110,32 @@ BOOST_AUTO_TEST_CASE(unbiased_rule_is_unbiased_code_rule_is_not) {
   BOOST_TEST(mean_code.segment(0, 3).norm() < 0.5 * target.segment(0, 3).norm());
 }
 
+// An algorithm as the scenario loader would configure it (its own keys at their defaults).
+static std::unique_ptr<fl::Algorithm> make(fl::AlgorithmConfig cfg,
+                                           const std::vector<fl::ClientInfo>& infos, int L) {
+  cfg.params = fl::default_params(cfg.name);
+  return fl::make_algorithm(cfg, infos, L);
+}
+
 static std::vector<fl::ClientInfo> clients() {
   return {{100, 0.5, 1000}, {400, 0.0, 1000}, {50, 1.0, 30}};
 }
 
 BOOST_AUTO_TEST_CASE(salf_plan_and_paper_batch_rule) {
   fl::AlgorithmConfig cfg;
-  cfg.kind = fl::AlgorithmKind::kSalf;
   cfg.name = "salf";
   cfg.rounds = 5;
   cfg.time_budget = 20;
   cfg.aggregation = fl::Aggregation::kUnbiased;
-  cfg.training.batch_rule = "per_round";
+  cfg.training.batch_rule = fl::BatchRule::kPerRound;
   cfg.training.lr = 0.5;
-  fl::Algorithm a(cfg, clients(), 6);
+  const auto salf = make(cfg, clients(), 6);
+  const fl::Algorithm& a = *salf;
   fl::RoundPlan p = a.configure(2);
   BOOST_TEST(p.deadline == 4.0);
   BOOST_TEST(p.lr == 0.25);  // lr / t
-  BOOST_TEST(!p.full_only);
+  BOOST_TEST(p.partial_stages);
+  BOOST_TEST(!p.partial_steps);
   // b = round(m P (T - B) / T) with m = 1, T = 4: 100*3.5/4 = 87.5 -> 88 (ties to even), 400,
   // 50*3/4 = 37.5 -> 38 clamped to the shard of 30.
   BOOST_TEST(p.tasks[0].batch == 88);
@@ -147,14 +155,16 @@ BOOST_AUTO_TEST_CASE(salf_plan_and_paper_batch_rule) {
 
 BOOST_AUTO_TEST_CASE(baselines) {
   fl::AlgorithmConfig cfg;
-  cfg.kind = fl::AlgorithmKind::kFedAvgDeadline;
+  cfg.name = "fedavg-deadline";
   cfg.rounds = 3;
   cfg.deadline = 2.5;
   cfg.training.batch = 16;
-  fl::Algorithm d(cfg, clients(), 4);
+  const auto dp = make(cfg, clients(), 4);
+  const fl::Algorithm& d = *dp;
   auto p = d.configure(3);
   BOOST_TEST(p.deadline == 2.5);
-  BOOST_TEST(p.full_only);
+  BOOST_TEST(!p.partial_stages);
+  BOOST_TEST(!p.partial_steps);
   BOOST_TEST(p.tasks.size() == 3u);
   BOOST_TEST(p.tasks[2].batch == 16);
   // Only complete updates count: a partial one is ignored by the aggregation.
@@ -163,8 +173,9 @@ BOOST_AUTO_TEST_CASE(baselines) {
   auto r = d.aggregate(p, ups, st);
   BOOST_TEST(r.contributors[3] == 1);
   BOOST_TEST(r.direction(3) == 1.0f);
-  cfg.kind = fl::AlgorithmKind::kFedAvg;
-  fl::Algorithm w(cfg, clients(), 4);
+  cfg.name = "fedavg";
+  const auto wp = make(cfg, clients(), 4);
+  const fl::Algorithm& w = *wp;
   BOOST_TEST(w.waits_for_all());
   BOOST_TEST(std::isinf(w.configure(1).deadline));
   BOOST_TEST(w.expected_no_contributor(w.configure(1)).empty());
@@ -177,14 +188,15 @@ BOOST_AUTO_TEST_CASE(client_selection) {
   const int U = 12, K = 4, R = 6000;
   std::vector<fl::ClientInfo> infos(U, fl::ClientInfo{100, 0.5, 50});
   fl::AlgorithmConfig cfg;
-  cfg.kind = fl::AlgorithmKind::kSalf;
+  cfg.name = "salf";
   cfg.rounds = R;
   cfg.deadline = 2;
   cfg.training.batch = 8;
   cfg.clients_per_round = K;
   cfg.seed = 77;
   cfg.aggregation = fl::Aggregation::kCode;
-  fl::Algorithm a(cfg, infos, 2);
+  const auto ap = make(cfg, infos, 2);
+  const fl::Algorithm& a = *ap;
   BOOST_TEST(a.clients_per_round() == K);
   std::vector<int> picked(U, 0);
   int pair01 = 0, same_as_previous = 0;
@@ -205,7 +217,8 @@ BOOST_AUTO_TEST_CASE(client_selection) {
   const auto first = a.configure(5);
   BOOST_TEST(first.tasks[0].client == a.configure(5).tasks[0].client);
   cfg.seed = 78;
-  fl::Algorithm b(cfg, infos, 2);
+  const auto bp = make(cfg, infos, 2);
+  const fl::Algorithm& b = *bp;
   int differ = 0;
   for (int r = 1; r <= 20; ++r) {
     differ += b.configure(r).tasks[0].client != a.configure(r).tasks[0].client ||
@@ -227,7 +240,8 @@ BOOST_AUTO_TEST_CASE(client_selection) {
   BOOST_TEST(agg.direction(1) == 2.0f);
   // clients_per_round >= U (or 0) means every client, in order.
   cfg.clients_per_round = U;
-  fl::Algorithm all(cfg, infos, 2);
+  const auto allp = make(cfg, infos, 2);
+  const fl::Algorithm& all = *allp;
   BOOST_TEST(all.configure(3).tasks.size() == std::size_t(U));
   BOOST_TEST(all.configure(3).tasks[U - 1].client == U - 1);
 }

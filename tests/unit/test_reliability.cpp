@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_refused) {
   BOOST_TEST(check_damaged(good.substr(0, good.size() - 40),
                            ": expected a FedGrid checkpoint with a matching checksum" + corrupt));
   const std::string header = ": expected a FedGrid checkpoint with the header ";
-  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 1'" + corrupt));
-  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 1'" + corrupt));
+  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 2'" + corrupt));
+  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 2'" + corrupt));
   fs::remove_all(dir);
 }

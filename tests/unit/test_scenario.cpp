@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(quickstart_loads_with_defaults) {
   BOOST_TEST(s.data.validation == 10000u);
   BOOST_TEST(s.timing.exponential);
   BOOST_TEST(!s.timing.flops_cost);
-  BOOST_TEST(s.algorithm.training.momentum == 0.9);
+  BOOST_TEST(s.algorithm.training.server_momentum == 0.9);
   BOOST_TEST(s.platform.generate.has_value());
   BOOST_TEST(s.platform.generate->speed.kind == "lognormal");
   BOOST_TEST(s.platform.generate->speed.median == 400.0);

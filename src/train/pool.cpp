@@ -1,9 +1,9 @@
 // WorkerPool: one mutex-protected FIFO of tasks, N-1 workers, the waiting caller helps.
-#include "sim/pool.hpp"
+#include "train/pool.hpp"
 
 #include <stdexcept>
 
-namespace fedgrid::sim {
+namespace fedgrid::train {
 
 WorkerPool::WorkerPool(int threads) : threads_(threads) {
   if (threads < 1) throw std::invalid_argument("WorkerPool: threads must be >= 1");
@@ -67,4 +67,4 @@ void WorkerPool::wait_all() {
   }
 }
 
-}  // namespace fedgrid::sim
+}  // namespace fedgrid::train

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-namespace fedgrid::sim {
+namespace fedgrid::train {
 
 class WorkerPool {
  public:
@@ -48,4 +48,4 @@ class WorkerPool {
   std::vector<std::thread> workers_;
 };
 
-}  // namespace fedgrid::sim
+}  // namespace fedgrid::train

@@ -1,12 +1,12 @@
 // Gradient jobs and chunked evaluation on the worker pool (see math.hpp for the determinism rule).
-#include "sim/math.hpp"
+#include "train/math.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
+#include <string>
 
-#include "util/rng.hpp"
-
-namespace fedgrid::sim {
+namespace fedgrid::train {
 
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -18,17 +18,19 @@ constexpr Eigen::Index kEvalChunk = 1024;
 }  // namespace
 
 struct MathEngine::Scratch {
-  nn::Workspace ws;
-  nn::Matrix x;
-  std::vector<int> y;
-  std::vector<std::size_t> idx;
+  LocalScratch local;
   double gradient_cpu = 0, evaluation_cpu = 0;
   long gradients = 0;
 };
 
-MathEngine::MathEngine(const io::Experiment& exp, int threads)
-    : exp_(exp), test_(split(exp.test)), validation_(split(exp.validation)), pool_(threads) {
+MathEngine::MathEngine(const io::Experiment& exp, const LocalTraining& local, int threads)
+    : exp_(exp),
+      local_(local),
+      test_(split(exp.test)),
+      validation_(split(exp.validation)),
+      pool_(threads) {
   for (int i = 0; i < threads; ++i) scratch_.push_back(std::make_unique<Scratch>());
+  if (local_.persistent) client_state_.resize(exp.shards.size());
 }
 
 MathEngine::~MathEngine() = default;
@@ -42,30 +44,25 @@ std::vector<MathEngine::Chunk> MathEngine::split(const data::Dataset& d) {
   return chunks;
 }
 
-// Draws `batch` distinct samples of the client's shard (partial Fisher-Yates with the client's
-// per-round RNG) into s.x / s.y: the same batch whichever thread draws it.
-void MathEngine::draw_batch(Scratch& s, int client, int round, int batch) const {
-  const auto& shard = exp_.shards[client];
-  s.idx.assign(shard.begin(), shard.end());
-  util::Rng rng(exp_.scenario.seed, "batch", client, round);
-  const std::size_t n = std::min<std::size_t>(batch, s.idx.size());
-  for (std::size_t i = 0; i < n; ++i) std::swap(s.idx[i], s.idx[i + rng.below(s.idx.size() - i)]);
-  const auto& train = exp_.train;
-  s.x.resize(train.features(), static_cast<Eigen::Index>(n));
-  s.y.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    s.x.col(static_cast<Eigen::Index>(i)) = train.x.col(static_cast<Eigen::Index>(s.idx[i]));
-    s.y[i] = train.y[s.idx[i]];
+void MathEngine::set_client_state(std::vector<nn::Vector> state) {
+  if (state.size() != client_state_.size()) {
+    throw std::invalid_argument("MathEngine: client state of " + std::to_string(state.size()) +
+                                " clients for " + std::to_string(client_state_.size()));
   }
+  client_state_ = std::move(state);
 }
 
-void MathEngine::submit_gradient(std::shared_ptr<const nn::Vector> model, int client, int round,
-                                 int batch, int first_stage, fl::Update* out) {
-  pool_.submit([this, model = std::move(model), client, round, batch, first_stage, out](int t) {
+// Each job touches only its own client's state (a client has one job per round).
+void MathEngine::submit(LocalJob job) {
+  pool_.submit([this, job = std::move(job)](int t) {
     const auto t0 = Clock::now();
     Scratch& s = *scratch_[t];
-    draw_batch(s, client, round, batch);
-    out->loss = exp_.model.loss_and_gradient(*model, s.x, s.y, out->grad, first_stage, s.ws);
+    BatchSampler sampler(exp_.shards[job.client], exp_.scenario.seed, job.client, job.round,
+                         job.batch, local_.epochs);
+    const LocalSgd opt{job.lr, local_.momentum, local_.weight_decay, local_.mu};
+    nn::Vector* state = local_.persistent ? &client_state_[job.client] : nullptr;
+    job.out->loss = local_update(exp_.model, *job.model, job.steps, job.first_stage, opt, state,
+                                 sampler, exp_.train.x, exp_.train.y, s.local, job.out->grad);
     s.gradient_cpu += since(t0);
     ++s.gradients;
   });
@@ -127,4 +124,4 @@ MathTimes MathEngine::times() const {
   return m;
 }
 
-}  // namespace fedgrid::sim
+}  // namespace fedgrid::train
