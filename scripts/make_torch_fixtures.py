@@ -135,6 +135,51 @@ def model_case(case, model, x, labels):
     write(case, tensors)
 
 
+class TinyMlp(torch.nn.Module):
+    """6 -> 5 (ReLU) -> 3: the smallest model with two dense layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(6, 5)
+        self.fc2 = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def local_steps_case(case, model, batches, lr, momentum, weight_decay, mu):
+    """K local SGD steps (torch.optim.SGD with momentum and weight decay) on the loss
+    cross_entropy + mu/2 ||w - w_start||^2 (FedProx), one batch per step. Stores the start
+    (float32-rounded), the batches, the configuration, the parameters and BatchNorm statistics
+    after the K steps ("final.<name>") and the optimiser's momentum buffers ("momentum.<name>")."""
+    model = model.double().train()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.float().double())
+    start = {n: t.clone() for n, t in model.state_dict().items()}
+    anchor = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    tensors = [("config", torch.tensor([len(batches), lr, momentum, weight_decay, mu],
+                                       dtype=torch.float64))]
+    for name, t in start.items():
+        if not name.endswith("num_batches_tracked"):
+            tensors.append((name, t))
+    for k, (x, y) in enumerate(batches):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss = loss + 0.5 * mu * sum(((p - a) ** 2).sum()
+                                     for p, a in zip(model.parameters(), anchor))
+        loss.backward()
+        opt.step()
+        tensors += [("x%d" % k, x), ("y%d" % k, y.double())]
+    for name, t in model.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            tensors.append(("final." + name, t))
+    for name, p in model.named_parameters():
+        tensors.append(("momentum." + name, opt.state[p]["momentum_buffer"]))
+    write(case, tensors)
+
+
 def softmax_case():
     z = (rand(5, 10) * 3).requires_grad_(True)  # (B, C) row-major = FedGrid's C x B logits
     y = torch.randint(0, 10, (5,), generator=GEN)
@@ -168,6 +213,14 @@ def main():
     model_case("cnn2", Cnn2(1, 96), rand(3, 1, 28, 28), torch.tensor([3, 7, 0]))
     model_case("cnn2_cifar", Cnn2(3, 150), rand(2, 3, 32, 32), torch.tensor([9, 4]))
     model_case("small_bn_net", SmallBnNet(), rand(4, 3, 8, 8), torch.tensor([1, 5, 5, 8]))
+    local_steps_case("local_steps_mlp", TinyMlp(),
+                     [(rand(4, 6), torch.tensor([0, 2, 1, 2])),
+                      (rand(3, 6), torch.tensor([1, 1, 0])),
+                      (rand(4, 6), torch.tensor([2, 0, 0, 1]))], 0.1, 0.9, 1e-3, 0.2)
+    local_steps_case("local_steps_bn_net", SmallBnNet(),
+                     [(rand(4, 3, 8, 8), torch.tensor([1, 5, 5, 8])),
+                      (rand(3, 3, 8, 8), torch.tensor([0, 9, 2])),
+                      (rand(4, 3, 8, 8), torch.tensor([3, 3, 7, 1]))], 0.05, 0.5, 0.0, 0.1)
 
 
 if __name__ == "__main__":

@@ -220,7 +220,7 @@ void load_training(YamlMap m, const fl::AlgorithmInfo& info, fl::TrainingConfig&
   if (info.one_local_step && (t.local_steps != 1 || t.local_epochs > 0)) {
     const std::string key = t.local_epochs > 0 ? "local_epochs" : "local_steps";
     m.fail(key,
-           "local_steps: 1 for " + info.name +
+           "one local step (local_steps: 1) for " + info.name +
                " (its layer-wise partial updates are defined for one backward pass; "
                "docs/local-training.md)",
            t.local_epochs > 0 ? std::to_string(t.local_epochs) + " epochs"

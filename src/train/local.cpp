@@ -48,19 +48,19 @@ int BatchSampler::step_batch(std::size_t shard, int batch, bool epochs, long ste
   return static_cast<int>(std::max(1L, std::min(b, n - j * b)));
 }
 
-namespace {
-
-// Copies the step's samples into s.x / s.y.
-void gather(const std::vector<std::size_t>& idx, const nn::Matrix& train_x,
-            const std::vector<int>& train_y, LocalScratch& s) {
+// Copies the step's samples into x / y.
+void ShardBatches::next(nn::Matrix& x, std::vector<int>& y) {
+  const std::vector<std::size_t>& idx = sampler_.next();
   const auto n = static_cast<Eigen::Index>(idx.size());
-  s.x.resize(train_x.rows(), n);
-  s.y.resize(idx.size());
+  x.resize(x_.rows(), n);
+  y.resize(idx.size());
   for (Eigen::Index i = 0; i < n; ++i) {
-    s.x.col(i) = train_x.col(static_cast<Eigen::Index>(idx[static_cast<std::size_t>(i)]));
-    s.y[static_cast<std::size_t>(i)] = train_y[idx[static_cast<std::size_t>(i)]];
+    x.col(i) = x_.col(static_cast<Eigen::Index>(idx[static_cast<std::size_t>(i)]));
+    y[static_cast<std::size_t>(i)] = y_[idx[static_cast<std::size_t>(i)]];
   }
 }
+
+namespace {
 
 // One pass over the trained entries [b, e) of a stage (fused: the vectors are read once).
 void step_trained(std::size_t b, std::size_t e, const float* g, float* w, const float* w0, float* m,
@@ -85,9 +85,8 @@ void step_trained(std::size_t b, std::size_t e, const float* g, float* w, const 
 }  // namespace
 
 double local_update(const nn::Model& model, const nn::Vector& start, int steps, int first_stage,
-                    const LocalSgd& opt, nn::Vector* momentum, BatchSampler& sampler,
-                    const nn::Matrix& train_x, const std::vector<int>& train_y, LocalScratch& s,
-                    nn::Vector& out) {
+                    const LocalSgd& opt, nn::Vector* momentum, BatchSource& batches,
+                    LocalScratch& s, nn::Vector& out) {
   if (steps < 1 || (steps > 1 && first_stage != 0)) {
     throw std::invalid_argument("local_update: " + std::to_string(steps) + " steps from stage " +
                                 std::to_string(first_stage));
@@ -95,7 +94,7 @@ double local_update(const nn::Model& model, const nn::Vector& start, int steps, 
   // One step, no weight decay, no state across rounds: U is the gradient itself (mu and a
   // fresh momentum buffer change nothing in a first step).
   if (steps == 1 && opt.weight_decay == 0 && momentum == nullptr) {
-    gather(sampler.next(), train_x, train_y, s);
+    batches.next(s.x, s.y);
     return model.loss_and_gradient(start, s.x, s.y, out, first_stage, s.ws);
   }
   const auto n = static_cast<Eigen::Index>(model.num_params());
@@ -112,7 +111,7 @@ double local_update(const nn::Model& model, const nn::Vector& start, int steps, 
   }
   double loss_sum = 0;
   for (int step = 0; step < steps; ++step) {
-    gather(sampler.next(), train_x, train_y, s);
+    batches.next(s.x, s.y);
     loss_sum += model.loss_and_gradient(s.w, s.x, s.y, s.grad, first_stage, s.ws);
     const bool update_w = step + 1 < steps;  // the last step's model is not needed
     for (std::size_t k = static_cast<std::size_t>(first_stage); k < stages.size(); ++k) {

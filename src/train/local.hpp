@@ -22,6 +22,14 @@ struct LocalSgd {
   double mu = 0;
 };
 
+// Where a client's local steps get their batches from.
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  // The next step's batch: x (features x n) and its labels.
+  virtual void next(nn::Matrix& x, std::vector<int>& y) = 0;
+};
+
 // A client's batches in one round. Steps mode: each step takes `batch` distinct samples of the
 // shard uniformly (partial Fisher-Yates, one RNG from (seed, "batch", client, round) continued
 // over the steps: the first step draws what one-step training draws). Epochs mode: each epoch
@@ -44,6 +52,19 @@ class BatchSampler {
   void shuffle_prefix(std::size_t n);
 };
 
+// The batches of one client's shard of a training set, drawn by a BatchSampler.
+class ShardBatches final : public BatchSource {
+ public:
+  ShardBatches(BatchSampler& sampler, const nn::Matrix& train_x, const std::vector<int>& train_y)
+      : sampler_(sampler), x_(train_x), y_(train_y) {}
+  void next(nn::Matrix& x, std::vector<int>& y) override;
+
+ private:
+  BatchSampler& sampler_;
+  const nn::Matrix& x_;
+  const std::vector<int>& y_;
+};
+
 // Buffers of one thread (reused across jobs: no allocation once sized).
 struct LocalScratch {
   nn::Workspace ws;
@@ -52,14 +73,13 @@ struct LocalScratch {
   std::vector<int> y;
 };
 
-// Runs `steps` local steps of `model` from `start` on the batches `sampler` gives (their
-// columns of `train_x` / labels of `train_y`) and writes U into `out` (full length). A single
+// Runs `steps` local steps of `model` from `start` on the batches `batches` gives and writes U
+// into `out` (full length). A single
 // step may stop at stage `first_stage` (a stage suffix: the other stages of U stay zero).
 // `momentum`, when not null, is the client's persistent momentum buffer (read and updated;
 // stages a suffix did not reach keep theirs). Returns the mean training loss over the steps.
 double local_update(const nn::Model& model, const nn::Vector& start, int steps, int first_stage,
-                    const LocalSgd& opt, nn::Vector* momentum, BatchSampler& sampler,
-                    const nn::Matrix& train_x, const std::vector<int>& train_y, LocalScratch& s,
-                    nn::Vector& out);
+                    const LocalSgd& opt, nn::Vector* momentum, BatchSource& batches,
+                    LocalScratch& s, nn::Vector& out);
 
 }  // namespace fedgrid::train

@@ -61,8 +61,9 @@ void MathEngine::submit(LocalJob job) {
                          job.batch, local_.epochs);
     const LocalSgd opt{job.lr, local_.momentum, local_.weight_decay, local_.mu};
     nn::Vector* state = local_.persistent ? &client_state_[job.client] : nullptr;
+    ShardBatches batches(sampler, exp_.train.x, exp_.train.y);
     job.out->loss = local_update(exp_.model, *job.model, job.steps, job.first_stage, opt, state,
-                                 sampler, exp_.train.x, exp_.train.y, s.local, job.out->grad);
+                                 batches, s.local, job.out->grad);
     s.gradient_cpu += since(t0);
     ++s.gradients;
   });

@@ -19,38 +19,7 @@ import sys
 import tempfile
 import time
 
-FEDGRID, ROOT, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
-CI = os.path.join(ROOT, "scenarios", "ci")
-
-
-# Extra engine options for simulating commands, e.g. "--cfg=contexts/factory:thread" in the
-# sanitizer build (ASan cannot follow SimGrid's raw context switches).
-SIM_ARGS = os.environ.get("FEDGRID_SIM_ARGS", "").split()
-# The sanitizer build (which sets FEDGRID_SIM_ARGS) runs 5-10x slower: long runs are cut by 3 there.
-SLOW = 3 if SIM_ARGS else 1
-
-
-def run(args, expect=0):
-    if args and args[0] in ("run", "plan") and SIM_ARGS:
-        args = args + SIM_ARGS
-    p = subprocess.run([FEDGRID] + args, capture_output=True, text=True, timeout=550)
-    out = p.stdout + p.stderr
-    if "Deadlock detected" in out:
-        raise AssertionError("SimGrid deadlock in: fedgrid %s\n%s" % (" ".join(args), out))
-    if p.returncode != expect:
-        raise AssertionError("fedgrid %s: exit %d, expected %d\n%s" %
-                             (" ".join(args), p.returncode, expect, out[-3000:]))
-    return out
-
-
-def rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def check(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+from e2e_lib import *  # noqa: F401,F403 (FEDGRID, ROOT, CI, run, rows, check, ...)
 
 
 def case_cli_help():
@@ -606,12 +575,6 @@ def case_sweep_plot():
         check(len(body) == 4, "table.md should list the 4 groups:\n" + "\n".join(table))
 
 
-def result_files(folder):
-    # Everything but wall.json (wall-clock times) and manifest.json (names the command line).
-    return {n: open(os.path.join(folder, n), "rb").read() for n in sorted(os.listdir(folder))
-            if n not in ("wall.json", "manifest.json")}
-
-
 def case_threads():
     # The math threads (gradients, evaluation chunks) change no result byte: 1, 2 and 3 threads
     # on two real-math scenarios; manifest.json and wall.json record the thread count.
@@ -815,22 +778,6 @@ def case_availability():
                   "%s differs between the generated and the XML platform" % n)
 
 
-def start_run(args):
-    return subprocess.Popen([FEDGRID] + args + SIM_ARGS, stderr=subprocess.PIPE, text=True)
-
-
-def stop_at_round(p, rnd, sig):
-    """Sends `sig` once the progress line of round `rnd` appears; returns (exit code, stderr)."""
-    err = []
-    for line in p.stderr:
-        err.append(line)
-        if "round %d/" % rnd in line:
-            p.send_signal(sig)
-            break
-    err.append(p.stderr.read())
-    return p.wait(), "".join(err)
-
-
 def case_interrupt_resume():
     # SIGINT stops cleanly (finished rounds complete, summary.json incomplete, a checkpoint);
     # SIGKILL loses the rounds after the last --checkpoint-every; `run --resume` then gives the
@@ -982,5 +929,4 @@ def case_sweep_interrupt():
                   (seed, stopped[seed - 1]["rounds"], len(want)))
 
 
-globals()["case_" + CASE]()
-print("e2e %s: passed" % CASE)
+main(globals())
