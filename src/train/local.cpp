@@ -62,24 +62,45 @@ void ShardBatches::next(nn::Matrix& x, std::vector<int>& y) {
 
 namespace {
 
-// One pass over the trained entries [b, e) of a stage (fused: the vectors are read once).
+// One pass over the trained entries [b, e) of a stage (fused: the vectors are read once; the
+// terms that are off are compiled out, so the loop vectorises).
+template <bool kDecay, bool kProx, bool kMomentum, bool kUpdate>
 void step_trained(std::size_t b, std::size_t e, const float* g, float* w, const float* w0, float* m,
-                  float* u, const LocalSgd& opt, bool update_w) {
-  const auto lr = opt.lr;
+                  float* u, const LocalSgd& opt) {
+  const float lr = opt.lr;
   const auto rho = static_cast<float>(opt.momentum);
   const auto wd = static_cast<float>(opt.weight_decay);
   const auto mu = static_cast<float>(opt.mu);
   for (std::size_t i = b; i < e; ++i) {
     float d = g[i];
-    if (wd != 0) d += wd * w[i];
-    if (mu != 0) d += mu * (w[i] - w0[i]);
-    if (m) {
+    if constexpr (kDecay) d += wd * w[i];
+    if constexpr (kProx) d += mu * (w[i] - w0[i]);
+    if constexpr (kMomentum) {
       m[i] = rho * m[i] + d;
       d = m[i];
     }
-    if (update_w) w[i] -= lr * d;
+    if constexpr (kUpdate) w[i] -= lr * d;
     u[i] += d;
   }
+}
+
+using StepFn = void (*)(std::size_t, std::size_t, const float*, float*, const float*, float*,
+                        float*, const LocalSgd&);
+
+template <bool kDecay, bool kProx, bool kMomentum>
+StepFn pick(bool update) {
+  return update ? step_trained<kDecay, kProx, kMomentum, true>
+                : step_trained<kDecay, kProx, kMomentum, false>;
+}
+
+// The variant of step_trained for these settings.
+StepFn step_kernel(bool decay, bool prox, bool momentum, bool update) {
+  if (decay) {
+    if (prox) return momentum ? pick<true, true, true>(update) : pick<true, true, false>(update);
+    return momentum ? pick<true, false, true>(update) : pick<true, false, false>(update);
+  }
+  if (prox) return momentum ? pick<false, true, true>(update) : pick<false, true, false>(update);
+  return momentum ? pick<false, false, true>(update) : pick<false, false, false>(update);
 }
 
 }  // namespace
@@ -114,11 +135,11 @@ double local_update(const nn::Model& model, const nn::Vector& start, int steps, 
     batches.next(s.x, s.y);
     loss_sum += model.loss_and_gradient(s.w, s.x, s.y, s.grad, first_stage, s.ws);
     const bool update_w = step + 1 < steps;  // the last step's model is not needed
+    const StepFn kernel = step_kernel(opt.weight_decay != 0, opt.mu != 0, m != nullptr, update_w);
     for (std::size_t k = static_cast<std::size_t>(first_stage); k < stages.size(); ++k) {
       const nn::Stage& st = stages[k];
       const std::size_t trained_end = st.offset + st.size - st.statistics;
-      step_trained(st.offset, trained_end, s.grad.data(), s.w.data(), start.data(), m, out.data(),
-                   opt, update_w);
+      kernel(st.offset, trained_end, s.grad.data(), s.w.data(), start.data(), m, out.data(), opt);
       for (std::size_t i = trained_end; i < st.offset + st.size; ++i) {
         if (update_w) s.w[static_cast<Eigen::Index>(i)] -= s.grad[static_cast<Eigen::Index>(i)];
         out[static_cast<Eigen::Index>(i)] += s.grad[static_cast<Eigen::Index>(i)];

@@ -10,6 +10,7 @@ import math
 import os
 import re
 import signal
+import sys
 import tempfile
 
 from e2e_lib import *  # noqa: F401,F403 (FEDGRID, ROOT, CI, run, rows, check, ...)
@@ -188,6 +189,72 @@ def case_local_quickstart():
         check(k5 is not None and k5 < rounds, "K = 5 reaches %g at round %s" % (target, k5))
         print("accuracy %.4f of 1 step x %d rounds: reached with 5 steps at round %d" %
               (target, rounds, k5))
+
+
+# Scenarios whose result files must stay the bytes of the binary before local training (the
+# portable build: no -march=native, so the bytes do not depend on the CPU): scenario, overrides.
+GOLDEN = [
+    ("quickstart.yaml", ["algorithm.rounds=20"]),
+    ("ci/adel-reference-plan.yaml", []),
+    ("ci/cnn2-fmnist.yaml", ["algorithm.rounds=3"]),
+    ("ci/failures.yaml", []),
+    ("ci/failures.yaml", ["algorithm.name=fedavg", "algorithm.deadline=null",
+                          "algorithm.round_timeout=0.8"]),
+    ("ci/fedavg-timing.yaml", ["algorithm.rounds=300"]),
+    ("ci/mnist-mlp.yaml", []),
+    ("ci/salf-stats.yaml", ["algorithm.rounds=300"]),
+    ("ci/synthetic-deadline.yaml", []),
+    ("ci/synthetic-deadline.yaml", ["algorithm.aggregation=code"]),
+    ("paper/mlp-adel-fl.yaml", ["algorithm.rounds=10"]),
+    ("paper/mlp-salf.yaml", ["algorithm.rounds=10"]),
+    ("paper/mlp-fedavg-deadline.yaml", ["algorithm.rounds=10"]),
+    ("paper/mlp-fedavg.yaml", ["algorithm.rounds=10"]),
+    ("paper/cnn2-adel-fl.yaml", ["algorithm.rounds=2"]),
+    ("paper/cnn2-salf.yaml", ["algorithm.rounds=2"]),
+]
+DIGESTS = os.path.join(ROOT, "tests", "golden", "digests.txt")
+
+
+def golden_digests():
+    """{(scenario, overrides, file): sha256} of the GOLDEN runs made with this binary."""
+    import hashlib
+    got = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (scen, sets) in enumerate(GOLDEN):
+            out = os.path.join(tmp, str(i))
+            args = ["run", os.path.join(ROOT, "scenarios", scen), "-o", out, "--quiet"]
+            for v in sets:
+                args += ["--set", v]
+            run(args)
+            for name, data in result_files(out).items():
+                got[(scen, " ".join(sets), name)] = hashlib.sha256(data).hexdigest()
+    return got
+
+
+def case_golden_write():
+    # Not a ctest case: writes tests/golden/digests.txt with a portable build of the binary
+    # whose bytes are the reference (see tests/golden/README.md).
+    with open(DIGESTS, "w") as f:
+        for (scen, sets, name), digest in sorted(golden_digests().items()):
+            f.write("%s|%s|%s|%s\n" % (scen, sets, name, digest))
+
+
+def case_golden():
+    # Result files of today's scenarios against the digests of the binary before local training
+    # (tests/golden/digests.txt): K = 1 with today's keys must not change a byte. Only portable
+    # builds (FEDGRID_PORTABLE_BUILD=1, set by CMake) compare: -march=native bytes depend on the CPU.
+    if os.environ.get("FEDGRID_PORTABLE_BUILD") != "1":
+        print("not a portable build: golden digests not compared")
+        sys.exit(77)
+    want = {}
+    for line in open(DIGESTS):
+        scen, sets, name, digest = line.rstrip("\n").split("|")
+        want[(scen, sets, name)] = digest
+    got = golden_digests()
+    check(sorted(got) == sorted(want), "files: %s" % sorted(set(got) ^ set(want)))
+    bad = [k for k in want if got[k] != want[k]]
+    check(not bad, "changed bytes: %s" % bad)
+    print("%d result files of %d runs identical to the reference" % (len(want), len(GOLDEN)))
 
 
 main(globals())
