@@ -5,6 +5,7 @@
 #pragma once
 
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,5 +97,12 @@ class Algorithm {
   bool partial_stages_ = false, partial_steps_ = false;
   std::vector<plan::BatchClamp> clamps_;
 };
+
+// The registry's factory for algorithm class A (AlgorithmInfo::make = construct<A>).
+template <class A>
+std::unique_ptr<Algorithm> construct(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
+                                     int num_stages) {
+  return std::make_unique<A>(cfg, std::move(clients), num_stages);
+}
 
 }  // namespace fedgrid::fl

@@ -25,10 +25,7 @@ AlgorithmInfo salf_algorithm() {
   a.deadlines = DeadlinePolicy::kFixed;
   a.aggregations = {Aggregation::kUnbiased, Aggregation::kCode, Aggregation::kPlain};
   a.one_local_step = true;
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<Salf>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<Salf>;
   return a;
 }
 
