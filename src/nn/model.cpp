@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nn/lanes.hpp"
 #include "nn/layers.hpp"
 #include "util/error.hpp"
 #include "util/rng.hpp"
@@ -43,20 +44,38 @@ void Model::check_batch(const Vector& params, const Eigen::Ref<const Matrix>& x,
   }
 }
 
+// Columns of layer k's output (input when `input`) for a batch: padded in the lane layout.
+int Model::batch_columns(std::size_t k, int batch, bool input) const {
+  const bool in_lanes =
+      lanes_end_ > 0 && (input ? k <= std::size_t(lanes_end_) : k < std::size_t(lanes_end_));
+  return in_lanes ? lanes::padded(batch) : batch;
+}
+
 void Model::forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Workspace& ws,
                          bool training) const {
   const std::size_t n = layers_.size();
+  const int B = static_cast<int>(x.cols());
   ws.activations.resize(n);
   ws.layer.resize(n);
+  if (lanes_end_ > 0) {
+    ws.lanes_input.resize(input_size_, lanes::padded(B));
+    lanes::to_lanes(x.data(), std::size_t(x.outerStride()), input_channels_,
+                    input_height_ * input_width_, B, ws.lanes_input.data());
+  }
   for (std::size_t k = 0; k < n; ++k) {
     const Layer& layer = *layers_[k];
     Matrix& out = ws.activations[std::size_t(buffer_of_[k])];
     if (buffer_of_[k] == static_cast<int>(k)) {
-      out.resize(layer.out_size(), x.cols());  // no reallocation when the batch size repeats
+      out.resize(layer.out_size(), batch_columns(k, B, false));  // kept when the batch repeats
     }
-    const LayerContext ctx{training, &ws.layer[k], &ws.shared};
+    LayerContext ctx{training, &ws.layer[k], &ws.shared};
+    if (lanes_end_ > 0 && k <= std::size_t(lanes_end_)) ctx.lanes = B;
     if (k == 0) {
-      layer.forward(params.data(), x, out, ctx);
+      if (lanes_end_ > 0) {
+        layer.forward(params.data(), ws.lanes_input, out, ctx);
+      } else {
+        layer.forward(params.data(), x, out, ctx);
+      }
     } else {
       layer.forward(params.data(), ws.activations[std::size_t(buffer_of_[k - 1])], out, ctx);
     }
@@ -68,7 +87,7 @@ void Model::forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x
 void Model::backward_pass(const Vector& params, const Matrix& x, Vector& grad, int first_stage,
                           Workspace& ws) const {
   const Eigen::Index B = x.cols();
-  for (Matrix& d : ws.delta) d.resize(max_width_, B);
+  for (Matrix& d : ws.delta) d.resize(max_width_, batch_columns(0, int(B), true));
   const float* dout = ws.probs.data();
   int ping = 0;
   ws.backward_layers = 0;
@@ -81,13 +100,16 @@ void Model::backward_pass(const Vector& params, const Matrix& x, Vector& grad, i
     if (!needs.weight && !needs.bias && !needs.input) break;  // earlier layers need nothing either
     ++ws.backward_layers;
     const Layer& layer = *layers_[k];
-    const Eigen::Map<const Matrix> dy(dout, layer.out_size(), B);
-    Eigen::Map<Matrix> din(ws.delta[ping].data(), layer.in_size(), B);
+    const Eigen::Map<const Matrix> dy(dout, layer.out_size(), batch_columns(k, int(B), false));
+    Eigen::Map<Matrix> din(ws.delta[ping].data(), layer.in_size(), batch_columns(k, int(B), true));
     const Matrix& out = ws.activations[std::size_t(buffer_of_[k])];
-    const LayerContext ctx{true, &ws.layer[k], &ws.shared};
+    LayerContext ctx{true, &ws.layer[k], &ws.shared};
+    if (lanes_end_ > 0 && k <= std::size_t(lanes_end_)) ctx.lanes = int(B);
     if (k > 0) {
       layer.backward(params.data(), ws.activations[std::size_t(buffer_of_[k - 1])], out, dy, needs,
                      grad.data(), din, ctx);
+    } else if (lanes_end_ > 0) {
+      layer.backward(params.data(), ws.lanes_input, out, dy, needs, grad.data(), din, ctx);
     } else {
       layer.backward(params.data(), x, out, dy, needs, grad.data(), din, ctx);
     }

@@ -64,6 +64,7 @@ struct LayerScratch {
   Eigen::VectorXf inv_std;     // 1 / sqrt(var + eps)
   Eigen::VectorXd acc, acc2;   // per channel sums (double accumulators)
   std::vector<int32_t> index;  // MaxPool: argmax of every output (within its sample's column)
+  Eigen::VectorXf coef;        // BatchNorm in lanes: per channel coefficients
 };
 
 // Transient buffers shared by all layers (conv's im2col columns, their gradient, GEMM output).
@@ -85,6 +86,7 @@ struct Workspace {
   Eigen::RowVectorXf col_sum;  // per-sample sum of exp (1 x B)
   std::vector<LayerScratch> layer;
   SharedScratch shared;
+  Matrix lanes_input;       // the batch in the lane layout (Model::lanes_layers)
   int backward_layers = 0;  // layers whose backward ran in the last loss_and_gradient
 };
 
@@ -133,6 +135,13 @@ class Model {
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   // Index into Workspace::activations of the buffer holding layer k's output.
   int activation_buffer(std::size_t k) const { return buffer_of_[k]; }
+  // Layers [0, lanes_layers()) run in the lane layout (nn/lanes.hpp: 16 samples per vector,
+  // direct or lane-GEMM convolutions) and the Flatten after them converts back to columns; 0
+  // when the image layers run per sample column (im2col + GEMM). By default on whenever the
+  // model starts with conv/pool/BatchNorm/ReLU layers up to a Flatten; use_lanes(false) selects
+  // the column path (tests and bench compare both).
+  int lanes_layers() const { return lanes_end_; }
+  void use_lanes(bool on);
 
  private:
   // Stage indices owned by each layer (-1 when none) and the largest stage index of the layers
@@ -155,6 +164,8 @@ class Model {
                      Workspace& ws) const;
   void build_stages(StageGrouping grouping);
   void stage_flops();
+  void assign_buffers();
+  int batch_columns(std::size_t k, int batch, bool input) const;
 
   std::string name_;
   int input_size_ = 0;
@@ -168,6 +179,8 @@ class Model {
   std::vector<int> buffer_of_;  // per layer: index of the activation buffer of its output
   StageGrouping grouping_ = StageGrouping::kTensor;
   int max_width_ = 0;  // largest layer output (rows of the delta buffers)
+  int lanes_end_ = 0;  // see lanes_layers()
+  int lanes_max_ = 0;  // lanes_end_ when on: the Flatten's index, 0 if the model is not eligible
 };
 
 // SGD with momentum over the flat vector: v = mu*v + g; w -= lr*v, applied only to the stages
