@@ -250,7 +250,7 @@ ConvAlgo choose(const ConvGeom& g) {
   const int policy = g_policy.load();
   if (policy == 1) return ConvAlgo::kDirect;
   if (policy == 2) return ConvAlgo::kGemm;
-  return g.o * g.c * g.k * g.k <= 16384 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+  return g.o * g.c * g.k * g.k <= 1024 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
 }
 
 void conv_forward(ConvAlgo algo, const ConvGeom& g, const float* w, const float* bias,

@@ -162,11 +162,30 @@ EvalResult Model::evaluate(const Vector& params, const Matrix& x, const std::vec
   double loss_sum = 0.0;
   for (Eigen::Index start = 0; start < x.cols(); start += chunk) {
     const Eigen::Index count = std::min<Eigen::Index>(chunk, x.cols() - start);
+    const EvalResult part = evaluate(params, x.middleCols(start, count), y.data() + start, ws);
+    loss_sum += part.loss * static_cast<double>(count);
+    result.correct += part.correct;
+  }
+  result.count = static_cast<std::size_t>(x.cols());
+  result.loss = loss_sum / static_cast<double>(x.cols());
+  return result;
+}
+
+EvalResult Model::evaluate(const Vector& params, const Eigen::Ref<const Matrix>& x, const int* y,
+                           Workspace& ws) const {
+  EvalResult result;
+  if (x.cols() == 0) return result;
+  check_batch(params, x, nullptr);
+  const Eigen::Index chunk = eval_chunk();
+  double loss_sum = 0.0;
+  for (Eigen::Index start = 0; start < x.cols(); start += chunk) {
+    const Eigen::Index count = std::min<Eigen::Index>(chunk, x.cols() - start);
     forward_pass(params, x.middleCols(start, count), ws, false);
     const Matrix& logits = ws.activations[std::size_t(buffer_of_.back())];
-    const int* labels = y.data() + start;
-    loss_sum += count * softmax_cross_entropy<float>(logits, labels, ws.probs, ws.col_max,
-                                                     ws.col_sum, false);
+    const int* labels = y + start;
+    loss_sum +=
+        static_cast<double>(count) *
+        softmax_cross_entropy<float>(logits, labels, ws.probs, ws.col_max, ws.col_sum, false);
     for (Eigen::Index j = 0; j < count; ++j) {
       Eigen::Index best = 0;
       logits.col(j).maxCoeff(&best);

@@ -18,7 +18,7 @@ constexpr Eigen::Index kEvalChunk = 1024;
 }  // namespace
 
 struct MathEngine::Scratch {
-  nn::Workspace ws;
+  nn::Workspace ws, eval_ws;
   nn::Matrix x;
   std::vector<int> y;
   std::vector<std::size_t> idx;
@@ -82,12 +82,9 @@ nn::EvalResult MathEngine::evaluate_set(const nn::Vector& params, std::vector<Ch
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     pool_.submit([this, &params, &chunks, &parts, i](int t) {
       const auto t0 = Clock::now();
-      Chunk& c = chunks[i];
-      if (c.x.cols() != c.count) {
-        c.x = c.set->x.middleCols(c.start, c.count);
-        c.y.assign(c.set->y.begin() + c.start, c.set->y.begin() + c.start + c.count);
-      }
-      parts[i] = exp_.model.evaluate(params, c.x, c.y, kEvalChunk);
+      const Chunk& c = chunks[i];  // evaluated in place: forward-only path, per-thread buffers
+      parts[i] = exp_.model.evaluate(params, c.set->x.middleCols(c.start, c.count),
+                                     c.set->y.data() + c.start, scratch_[t]->eval_ws);
       scratch_[t]->evaluation_cpu += since(t0);
     });
   }
