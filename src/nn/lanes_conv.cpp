@@ -79,7 +79,8 @@ constexpr std::array<FwdFn, sizeof...(PB)> fwd_row(std::integer_sequence<int, PB
 }
 template <int... OB>
 constexpr auto fwd_table(std::integer_sequence<int, OB...>) {
-  return std::array{fwd_row<OB + 1>(std::make_integer_sequence<int, kPixBlock>{})...};
+  return std::array<std::array<FwdFn, kPixBlock>, sizeof...(OB)>{
+      fwd_row<OB + 1>(std::make_integer_sequence<int, kPixBlock>{})...};
 }
 constexpr auto kFwd = fwd_table(std::make_integer_sequence<int, kOutBlock>{});
 
@@ -148,7 +149,8 @@ constexpr std::array<WgradFn, sizeof...(LB)> wgrad_row(std::integer_sequence<int
 }
 template <int... OB>
 constexpr auto wgrad_table(std::integer_sequence<int, OB...>) {
-  return std::array{wgrad_row<OB + 1>(std::make_integer_sequence<int, kGradTaps>{})...};
+  return std::array<std::array<WgradFn, kGradTaps>, sizeof...(OB)>{
+      wgrad_row<OB + 1>(std::make_integer_sequence<int, kGradTaps>{})...};
 }
 constexpr auto kWgrad = wgrad_table(std::make_integer_sequence<int, kGradOut>{});
 

@@ -84,8 +84,8 @@ void Model::forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x
 
 // Backprop from dL/dlogits (ws.probs), output layer first, through two ping-pong delta buffers;
 // stops at the first layer (from the output) that needs nothing.
-void Model::backward_pass(const Vector& params, const Matrix& x, Vector& grad, int first_stage,
-                          Workspace& ws) const {
+void Model::backward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Vector& grad,
+                          int first_stage, Workspace& ws) const {
   const Eigen::Index B = x.cols();
   for (Matrix& d : ws.delta) d.resize(max_width_, batch_columns(0, int(B), true));
   const float* dout = ws.probs.data();
@@ -134,16 +134,47 @@ double Model::loss_and_gradient(const Vector& params, const Matrix& x, const std
     throw std::invalid_argument("Model " + name_ + ": first_stage " + std::to_string(first_stage) +
                                 " outside [0, " + std::to_string(num_stages()) + "]");
   }
-  forward_pass(params, x, ws, true);
-  const double loss =
-      softmax_cross_entropy<float>(ws.activations[std::size_t(buffer_of_.back())], y.data(),
-                                   ws.probs, ws.col_max, ws.col_sum, true);
   grad.resize(static_cast<Eigen::Index>(num_params_));
   // Stages [first_stage, L) are a contiguous suffix and are fully overwritten below.
   const std::size_t suffix = first_stage < num_stages() ? stages_[first_stage].offset : num_params_;
   grad.head(static_cast<Eigen::Index>(suffix)).setZero();
-  backward_pass(params, x, grad, first_stage, ws);
-  return loss;
+  const Eigen::Index B = x.cols(), chunk = train_chunk();
+  if (chunk == 0 || B <= chunk) {
+    forward_pass(params, x, ws, true);
+    const double loss =
+        softmax_cross_entropy<float>(ws.activations[std::size_t(buffer_of_.back())], y.data(),
+                                     ws.probs, ws.col_max, ws.col_sum, true);
+    backward_pass(params, x, grad, first_stage, ws);
+    return loss;
+  }
+  // Chunks whose activations stay in cache: dL/dZ of the batch mean, gradients summed in order.
+  const Eigen::Index tail = static_cast<Eigen::Index>(num_params_ - suffix);
+  grad.tail(tail).setZero();
+  double loss_sum = 0.0;
+  for (Eigen::Index start = 0; start < B; start += chunk) {
+    const Eigen::Index count = std::min(chunk, B - start);
+    auto& slot = ws.chunks[count == chunk ? 0 : 1];
+    if (!slot) slot = std::make_unique<Workspace>();
+    Workspace& w = *slot;
+    w.chunk_grad.resize(static_cast<Eigen::Index>(num_params_));
+    const auto xs = x.middleCols(start, count);
+    forward_pass(params, xs, w, true);
+    loss_sum += static_cast<double>(count) *
+                softmax_cross_entropy<float>(w.activations[std::size_t(buffer_of_.back())],
+                                             y.data() + start, w.probs, w.col_max, w.col_sum, true);
+    w.probs *= static_cast<float>(count) / static_cast<float>(B);
+    backward_pass(params, xs, w.chunk_grad, first_stage, w);
+    grad.tail(tail) += w.chunk_grad.tail(tail);
+  }
+  return loss_sum / static_cast<double>(B);
+}
+
+int Model::train_chunk() const {
+  if (lanes_end_ == 0) return 0;
+  for (const auto& layer : layers_) {
+    if (layer->kind() == LayerKind::kBatchNorm) return 0;
+  }
+  return 64;
 }
 
 void Model::forward(const Vector& params, const Matrix& x, Matrix& logits, Workspace& ws) const {

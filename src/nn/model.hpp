@@ -105,7 +105,11 @@ struct Workspace {
   Eigen::RowVectorXf col_sum;  // per-sample sum of exp (1 x B)
   std::vector<LayerScratch> layer;
   SharedScratch shared;
-  Matrix lanes_input;       // the batch in the lane layout (Model::lanes_layers)
+  Matrix lanes_input;  // the batch in the lane layout (Model::lanes_layers)
+  Vector chunk_grad;   // gradient of one training chunk (Model::train_chunk)
+  // Buffers of the training chunks (Model::train_chunk): full ones and a last, shorter one,
+  // so that no size reallocates (nor the whole-batch buffers above, used by forward).
+  std::unique_ptr<Workspace> chunks[2];
   int backward_layers = 0;  // layers whose backward ran in the last loss_and_gradient
 };
 
@@ -162,6 +166,10 @@ class Model {
   // Samples per forward chunk of evaluate: 64 for models with lane layers (their activations
   // then stay in the L2 cache: measured 10-15% faster than 256 or 1024 for CNN2), else 1024.
   int eval_chunk() const { return lanes_end_ > 0 ? 64 : 1024; }
+  // Samples per training chunk of loss_and_gradient (0 = the whole batch at once): 64 for lane
+  // models without BatchNorm (whose statistics need the whole batch), whose gradient is then the
+  // sum of the chunks' (dL/dZ scaled by 1/B), added in chunk order.
+  int train_chunk() const;
 
   // The layer stack (input first), for gradient checks and introspection.
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
@@ -193,8 +201,8 @@ class Model {
                    const std::vector<int>* y) const;
   void forward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Workspace& ws,
                     bool training) const;
-  void backward_pass(const Vector& params, const Matrix& x, Vector& grad, int first_stage,
-                     Workspace& ws) const;
+  void backward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Vector& grad,
+                     int first_stage, Workspace& ws) const;
   void build_stages(StageGrouping grouping);
   void stage_flops();
   void assign_buffers();
