@@ -169,8 +169,10 @@ void store(const std::string& file, const SourceKey& im, const SourceKey& lb, co
   const auto& table = pixel_table();
   for (uint64_t i = 0; i < features * count; ++i) {
     const float v = d.x.data()[i];
-    const long b = std::lround((v * 0.5f + 0.5f) * 255.0f);
-    if (b < 0 || b > 255 || table[std::size_t(b)] != v) return;  // not IDX pixels: no entry
+    const float u = (v + 1.0f) * 127.5f + 0.5f;  // table[b] = 2b/255 - 1
+    if (!(u >= 0.0f && u < 256.0f)) return;      // not IDX pixels (NaN too): no entry
+    const auto b = static_cast<std::size_t>(u);
+    if (table[b] != v) return;
     body[count + i] = static_cast<unsigned char>(b);
   }
   Header h{};
