@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "data/cache.hpp"
 #include "data/dataset.hpp"
 #include "util/error.hpp"
 
@@ -300,7 +301,9 @@ TrainTest read_idx_folder(const std::string& dir, const std::string& dataset_nam
   const std::string train_labels = find_idx(dir, "train-labels-idx1-ubyte", dataset_name);
   const std::string test_images = find_idx(dir, "t10k-images-idx3-ubyte", dataset_name);
   const std::string test_labels = find_idx(dir, "t10k-labels-idx1-ubyte", dataset_name);
-  TrainTest tt{read_idx(train_images, train_labels), read_idx(test_images, test_labels)};
+  // Through the decoded cache (data/cache.hpp): read_idx on a miss.
+  TrainTest tt{read_idx_cached(train_images, train_labels),
+               read_idx_cached(test_images, test_labels)};
   if (tt.test.height != tt.train.height || tt.test.width != tt.train.width) {
     throw_input_error(test_images, 0, "",
                       "the image size of " + train_images + " (" + std::to_string(tt.train.height) +
