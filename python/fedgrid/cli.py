@@ -84,7 +84,7 @@ def main(argv=None):
     try:
         import matplotlib
         matplotlib.use("Agg")
-        import pandas  # noqa: F401
+        import pandas  # noqa: F401 (the loaders need it)
     except ImportError as e:
         sys.exit("scripts/plot needs matplotlib and pandas (%s): apt-get install -y "
                  "python3-matplotlib python3-pandas" % e)

@@ -54,8 +54,10 @@ grid:
 zip:
   platform:
     label: [wide, homogeneous, two-tier]
-    platform.generate.speed: [{{dist: uniform, min: 40, max: 800}}, {{dist: constant, value: 220}},
-                              {{dist: two_tier, value: 268.29, slow_factor: 10, slow_fraction: 0.2}}]
+    platform.generate.speed:
+      - {{dist: uniform, min: 40, max: 800}}
+      - {{dist: constant, value: 220}}
+      - {{dist: two_tier, value: 268.29, slow_factor: 10, slow_fraction: 0.2}}
 """
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import zipfile
 
-import pytest
 
 from fedgrid import schema
 
