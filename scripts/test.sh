@@ -13,7 +13,9 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 "$root/scripts/setup.sh" -DFEDGRID_TESTS=ON
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-dpkg -s python3-pytest >/dev/null 2>&1 || missing+=(python3-pytest)
+for p in python3-pytest python3-pip; do  # pip: python/tests installs the package with it
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

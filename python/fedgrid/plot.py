@@ -241,7 +241,7 @@ def deadlines(sweep, title=""):
     ax.set_ylabel("deadline T_t [s] (mean over seeds)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.set_title(wrap(" ".join(x for x in (title, layout.title(key)) if x), 6.0), fontsize=9)
+    ax.set_title("\n".join(wrap(x, 6.0) for x in (title, layout.title(key)) if x), fontsize=9)
     legend_below(fig, ax, ncol=2)
     return fig
 

@@ -58,11 +58,10 @@ def draw_heterogeneity(a1, a2, groups, het_axis, sty, target):
             a1.errorbar(x, y, yerr=e, **kw)
         for xi, (_, g), f in zip(x, gs.iterrows(), full):
             if not f:  # one height per curve so that the marks do not overlap
-                y_mark = top * (1.0 - 0.06 * k)
+                y_mark = top * (1.0 - 0.08 * k)
                 a1.plot([xi], [y_mark], marker="x", color=s["color"], linestyle="none")
                 a1.annotate("%d/%d" % (g["reached"], g["runs"]), (xi, y_mark), fontsize=7,
-                            color=s["color"], textcoords="offset points",
-                            xytext=(3, -9 if len(a1.texts) % 2 else 2))
+                            color=s["color"], textcoords="offset points", xytext=(4, -3))
         a2.errorbar(x, gs["test_accuracy_at_limit_mean"],
                     yerr=gs["test_accuracy_at_limit_ci95"].fillna(0), **kw)
     a1.set_ylim(0, top * 1.08)

@@ -2,6 +2,7 @@
 (client states, round duration against the deadline), and per-stage contributors."""
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from . import style
 from .load import Run, load
@@ -119,6 +120,8 @@ def heatmap(ax, fig, run, title, colorbar=True, vmax=None):
     ax.set_title(title, fontsize=8)
     ax.set_xlabel("round")
     ax.set_ylabel("stage (0 = input side)")
+    for axis in (ax.xaxis, ax.yaxis):  # rounds and stages are whole numbers
+        axis.set_major_locator(MaxNLocator(integer=True))
     if colorbar:
         fig.colorbar(im, ax=ax, label="contributing clients")
     return im
