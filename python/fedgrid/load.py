@@ -1,6 +1,7 @@
 """Loads a run folder (`fedgrid run -o DIR`) or a sweep folder (`fedgrid sweep -o DIR`) into
-pandas DataFrames typed by the data dictionary (fedgrid.schema); unknown columns are kept as
-pandas reads them, so files with more columns than this version knows still load."""
+pandas DataFrames typed by the data dictionary (fedgrid.schema); columns it does not know load
+as pandas guesses them (numbers when every cell is one, else text), so files from a newer
+FedGrid still load."""
 import json
 import os
 
@@ -29,7 +30,7 @@ def _typed(df, file, path, axes=None):
             df[name] = _axis_column(df[name], axes[name])
             continue
         if col is None:
-            continue  # unknown: kept as read
+            continue  # unknown: pandas' own guess (numbers if every cell is one, else text)
         units[name] = col.unit
         try:
             df[name] = _convert(df[name], col)
@@ -44,37 +45,44 @@ def _typed(df, file, path, axes=None):
 SPECIAL = {"nan": np.nan, "-nan": np.nan, "inf": np.inf, "+inf": np.inf, "-inf": -np.inf}
 
 
-def _numbers(s, kind):
-    """Text cells as numbers: empty, `nan` (diverged runs) -> NaN, `inf` -> inf; anything else
-    that is not a number raises naming its value and line."""
-    low = s.str.strip().str.lower()
+def _numbers(s):
+    """Cells as float64: NaN stays NaN, `inf` -> inf; any cell that is not a number raises
+    naming its value and line (row i is on line i + 2 of the file)."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64")
+    text = s.astype("object").where(s.notna(), None)
+    low = text.str.strip().str.lower()
     special = low.isin(list(SPECIAL))
-    v = pd.to_numeric(s.where(~special), errors="coerce")
-    bad = v.isna() & s.notna() & ~special
+    v = pd.to_numeric(text.where(~special), errors="coerce")
+    bad = v.isna() & text.notna() & ~special
     if bad.any():
         i = bad.idxmax()
-        raise ValueError("%r on line %d" % (s[i], i + 2))
+        raise ValueError("'%s' on line %d" % (text[i], i + 2))
     return v.where(~special, low.map(SPECIAL)).astype("float64")
 
 
 def _convert(s, col):
     if col.kind == "float":
-        return _numbers(s, col.kind)
+        return _numbers(s)
     if col.kind in ("int", "bool"):
-        v = _numbers(s, col.kind)
-        fraction = v.notna() & (np.mod(v.fillna(0), 1) != 0) | np.isinf(v)
-        if fraction.any():
-            i = fraction.idxmax()
-            raise ValueError("%r on line %d" % (s[i], i + 2))
+        if pd.api.types.is_integer_dtype(s):
+            v = s  # parsed as integers: exact, also beyond 2^53
+        else:
+            v = _numbers(s)
+            fraction = v.notna() & (np.mod(v.fillna(0), 1) != 0) | np.isinf(v)
+            if fraction.any():
+                i = fraction.idxmax()
+                raise ValueError("'%s' on line %d" % (s[i], i + 2))
         if col.kind == "bool":
             if not v.isin([0, 1]).all():
                 i = (~v.isin([0, 1])).idxmax()
-                raise ValueError("%r on line %d (expected 0 or 1)" % (s[i], i + 2))
+                raise ValueError("'%s' on line %d (expected 0 or 1)" % (s[i], i + 2))
             return v.astype(bool)
         return v.astype("Int64") if v.isna().any() else v.astype("int64")
+    text = s.astype("object").where(s.notna(), None)
     if col.kind == "category":
-        return _category(s.astype("object").where(s.notna(), None), col.categories)
-    return s.astype("object").where(s.notna(), "").astype(str)
+        return _category(text, col.categories)
+    return text.where(text.notna(), "").astype(str)
 
 
 def _axis_column(s, labels):
@@ -86,12 +94,18 @@ def _axis_column(s, labels):
     return pd.Categorical(text, categories=list(dict.fromkeys(labels)), ordered=True)
 
 
+NA = ["", "nan", "-nan", "NaN"]  # empty cells, and what diverged runs write
+
+
 def read_csv(path, file=None, axes=None):
     """One result CSV as a typed DataFrame (attrs['units']: column -> unit)."""
     file = file or os.path.basename(path)
+    # Text columns (and sweep axes, whose labels may look like numbers) stay text; the others
+    # parse as numbers at C speed, and a column that does not falls back to a checked path.
+    text = {c.name: str for c in schema.FILES.get(file, []) if c.kind in ("str", "category")}
+    text.update({a: str for a in (axes or {})})
     try:
-        # Every cell as text first (an empty cell = NaN); types come from the dictionary.
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        df = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=NA)
     except pd.errors.EmptyDataError:
         raise FedgridFormatError("%s: empty file (no header)" % path) from None
     _typed(df, file, path, axes)

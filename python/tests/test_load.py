@@ -90,13 +90,14 @@ def test_nan_text_unknown_columns_and_values(runs, tmp_path):
     shutil.copytree(runs["deadline"], d)
     rows = (d / "rounds.csv").read_text().splitlines()
     head = rows[0].split(",")
-    i_acc, i_lr = head.index("test_accuracy"), head.index("lr")
-    out = [rows[0] + ",queue_length"]
+    i_acc, i_lr, i_loss = (head.index(c) for c in ("test_accuracy", "lr", "train_loss"))
+    out = [rows[0] + ",queue_length,staleness,wait"]
     for k, line in enumerate(rows[1:]):
         f = line.split(",")
         if k == 3:
-            f[i_acc], f[i_lr] = "nan", "nan"
-        out.append(",".join(f) + ",%s" % ("" if k == 0 else "q%d" % k))
+            f[i_acc], f[i_lr], f[i_loss] = "nan", "nan", "inf"
+        out.append(",".join(f) + ",%s,%d,%s" % ("" if k == 0 else "q%d" % k, k,
+                                                "" if k == 1 else "%g" % (k / 4)))
     (d / "rounds.csv").write_text("\n".join(out) + "\n")
     cl = (d / "clients.csv").read_text().splitlines()
     h = cl[0].split(",")
@@ -106,7 +107,10 @@ def test_nan_text_unknown_columns_and_values(runs, tmp_path):
     run = fedgrid.load_run(d)
     r = run.rounds
     assert math.isnan(r["test_accuracy"][3]) and math.isnan(r["lr"][3])
+    assert r["train_loss"][3] == math.inf and str(r["train_loss"].dtype) == "float64"
     assert r["queue_length"].dtype == object and r["queue_length"][2] == "q2"
+    assert str(r["staleness"].dtype) == "int64" and r["staleness"][7] == 7
+    assert str(r["wait"].dtype) == "float64" and math.isnan(r["wait"][1]) and r["wait"][2] == 0.5
     assert "queue_length" not in r.attrs["units"]
     c = run.clients
     assert list(c["status"].cat.categories) == list(schema.CLIENT_STATUS) + ["waiting"]
