@@ -67,7 +67,7 @@ CLIENTS = [
     _c("t_download", "float", S, "virtual time the model download finished",
        "the download did not finish"),
     _c("t_compute", "float", S, "virtual time the local computation ended",
-       "the computation did not start"),
+       "the client never finished computing (no download, or failed before)"),
     _c("t_done", "float", S, "virtual time the client was done (delivered, dropped or failed)",
        "offline clients"),
     _c("status", "category", "", "`full`, `partial`, `dropped`, `failed` (device went off "
