@@ -11,9 +11,6 @@ from . import style
 from .load import Sweep, load
 from .style import mean_ci, name, order_key, wrap
 
-warnings.filterwarnings("ignore", message="Mean of empty slice")
-warnings.filterwarnings("ignore", message="All-NaN")
-
 
 class Layout:
     """A sweep's complete runs arranged for figures: the curves (algorithms, or the values of
@@ -232,7 +229,9 @@ def deadlines(sweep, title=""):
                 d = run.rounds.set_index("round")["duration"]
             per_seed.append(d.to_numpy())
         n = min(len(s) for s in per_seed)
-        m = np.nanmean([s[:n] for s in per_seed], axis=0)
+        with warnings.catch_warnings():  # a round no seed has: NaN, no warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = np.nanmean([s[:n] for s in per_seed], axis=0)
         s = sty[k]
         ax.plot(np.arange(1, n + 1), m, color=s["color"], linestyle=s["linestyle"],
                 marker=s["marker"], markevery=style.marks(m, i), markersize=4,
