@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [extra cmake -D options...]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(build-essential cmake pkg-config python3 python3-matplotlib libsimgrid-dev libeigen3-dev libyaml-cpp-dev
+packages=(build-essential cmake pkg-config python3 python3-matplotlib python3-pandas python3-venv libsimgrid-dev libeigen3-dev libyaml-cpp-dev
           libboost-test-dev zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do

@@ -555,10 +555,12 @@ def case_cnn2_paper_scenarios():
 
 
 def case_sweep_plot():
-    """scripts/plot on the tiny sweep (exit 77 = skipped when Debian's matplotlib is missing)."""
+    """scripts/plot on the tiny sweep and on one of its runs (exit 77 = skipped when Debian's
+    matplotlib or pandas is missing)."""
     py = "/usr/bin/python3"
-    if subprocess.run([py, "-c", "import matplotlib"], capture_output=True).returncode != 0:
-        print("python3-matplotlib is not installed: skipped")
+    if subprocess.run([py, "-c", "import matplotlib, pandas"],
+                      capture_output=True).returncode != 0:
+        print("python3-matplotlib or python3-pandas is not installed: skipped")
         sys.exit(77)
     with tempfile.TemporaryDirectory() as tmp:
         run(["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-o", tmp, "-j", "2", "--quiet"])
@@ -573,6 +575,13 @@ def case_sweep_plot():
         table = open(os.path.join(figs, "table.md")).read().split("\n")
         body = [l for l in table if l.startswith("| fedavg-deadline") or l.startswith("| salf")]
         check(len(body) == 4, "table.md should list the 4 groups:\n" + "\n".join(table))
+        one = os.path.join(tmp, "runs", "salf_two-tier_seed1")
+        p = subprocess.run([py, os.path.join(ROOT, "scripts", "plot"), one, "-o", figs + "1",
+                            "--formats", "png"], capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, p.stdout + p.stderr)
+        for name in ("accuracy_vs_time", "participation", "contributors"):
+            f = os.path.join(figs + "1", name + ".png")
+            check(os.path.getsize(f) > 1000, "single run: missing or empty " + f)
 
 
 def case_threads():
