@@ -34,7 +34,7 @@ fedgrid="${FEDGRID:-$root/build/fedgrid}"
 [ -x "$fedgrid" ] || "$root/scripts/setup.sh"
 if ! /usr/bin/python3 -c "import matplotlib, pandas" 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-matplotlib python3-pandas >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq python3-matplotlib python3-pandas >/dev/null
 fi
 
 declare -A title=(

@@ -18,7 +18,7 @@ for p in python3-pytest python3-pip; do  # pip: python/tests installs the packag
 done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || "$root/scripts/fetch_mnist.sh" >/dev/null
 
