@@ -5,8 +5,10 @@
 
 #include <cstring>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"  // internal inline helpers: no ABI crosses here
+// Internal inline helpers: no vector crosses a library boundary, so the "AVX vector argument
+// changes the ABI" note (GCC and Clang, -Wpsabi) does not apply.
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
 namespace fedgrid::nn::lanes {
