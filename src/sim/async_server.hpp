@@ -10,29 +10,24 @@
 
 namespace fedgrid::sim {
 
-// Idle clients, drawn uniformly in O(1).
+// Idle clients, drawn uniformly in O(1) (swap with the last, pop).
 class IdlePool {
  public:
-  explicit IdlePool(int clients) : items_(clients), pos_(clients) {
-    for (int u = 0; u < clients; ++u) items_[u] = pos_[u] = u;
+  explicit IdlePool(int clients) : items_(clients) {
+    for (int u = 0; u < clients; ++u) items_[u] = u;
   }
   bool empty() const { return items_.empty(); }
   int take(util::Rng& rng) {
     const auto i = static_cast<std::size_t>(rng.below(items_.size()));
     const int u = items_[i];
     items_[i] = items_.back();
-    pos_[items_[i]] = static_cast<int>(i);
     items_.pop_back();
-    pos_[u] = -1;
     return u;
   }
-  void put(int u) {
-    pos_[u] = static_cast<int>(items_.size());
-    items_.push_back(u);
-  }
+  void put(int u) { items_.push_back(u); }
 
  private:
-  std::vector<int> items_, pos_;
+  std::vector<int> items_;
 };
 
 // The server's state and steps (async_server.cpp; checkpoints in async_checkpoint.cpp).
