@@ -16,8 +16,12 @@ namespace {
 
 int dummy_payload;  // transfers carry no data, only a simulated size
 
-// Stop time for compute_stages: none (finite, so that constant-speed hosts sleep).
+// Stop time for compute_stages: none. Finite on constant-speed hosts, which then sleep; infinite
+// on others, which then run an untimed execution: slots are daemons killed when the server ends,
+// and SimGrid 3.32 reschedules a daemon killed in a *timed* wait on an execution after its death
+// (ExecImpl::finish answers the dying actor: "The Impossible Did Happen").
 constexpr double kNoStop = std::numeric_limits<double>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void play_job(Context* ctx, int slot, const RoundOrder& o) {
   Slot& me = ctx->slots[slot];
@@ -31,7 +35,8 @@ void play_job(Context* ctx, int slot, const RoundOrder& o) {
   down->wait();
   rec.t_download = sg4::Engine::get_clock();
   rec.reason = fl::DropReason::kCompute;
-  compute_stages(ctx, o, ctx->setup.clients[o.task.client].exec_scale, kNoStop);
+  compute_stages(ctx, o, ctx->setup.clients[o.task.client].exec_scale,
+                 ctx->setup.constant_speed_hosts ? kNoStop : kInf);
   rec.t_compute = sg4::Engine::get_clock();
   rec.stages_done = L;
   rec.steps_done = o.task.steps;

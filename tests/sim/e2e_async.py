@@ -140,6 +140,14 @@ def case_async_staleness():
         check(mean > 0.5, "the clients' different speeds give stale updates")
         acc = float(ups[-1]["test_accuracy"])
         check(acc > 0.85, "fedbuff on ci/async.yaml: test accuracy %g" % acc)
+        # The same platform as a SimGrid XML file: executions instead of sleeps, same bytes
+        # (and jobs still computing when the run ends are stopped cleanly).
+        xml = os.path.join(tmp, "xml")
+        run(["run", ASYNC, "-o", xml, "--quiet", "--set",
+             "platform={file: %s}" % os.path.join(tmp, "platform.xml")])
+        for name in ("rounds.csv", "clients.csv"):
+            check(open(os.path.join(xml, name)).read() == open(os.path.join(tmp, name)).read(),
+                  name + " differs with the platform as an XML file")
 
 
 def availability_events(path):
