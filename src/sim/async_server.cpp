@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+
+#include "platform/availability.hpp"
 
 namespace fedgrid::sim {
 
@@ -26,6 +29,20 @@ AsyncServer::AsyncServer(Context* ctx)
     replay_until_ = setup_.resume->round;
     run_.math_on = false;
   }
+  // Availability traces may switch devices off for good (random timelines always come back).
+  const auto& spec = setup_.exp->scenario.availability;
+  const int U = setup_.exp->scenario.clients;
+  gone_.assign(U, std::numeric_limits<double>::infinity());
+  if (spec.model == platform::AvailabilityModel::kTrace) {
+    for (const auto& o : platform::read_outage_trace(spec.trace_file, U)) {
+      if (std::isinf(o.on)) gone_[o.client] = o.off;
+    }
+  }
+}
+
+bool AsyncServer::all_gone() const {
+  const double now = sg4::Engine::get_clock();
+  return std::all_of(gone_.begin(), gone_.end(), [now](double t) { return t <= now; });
 }
 
 // A job for `client` on `slot`, from the current version.
@@ -233,6 +250,14 @@ void AsyncServer::run() {
   start_jobs(all);
   const double budget = algo_.config().time_budget;
   for (;;) {
+    // No job in flight and no device will ever be on again: nothing can happen any more.
+    if (empty_slots_.size() == run_.slots.size() && all_gone()) {
+      if (!setup_.quiet) {
+        std::fprintf(stderr, "[fedgrid] every client device is off for good at t=%.3f: stopping\n",
+                     sg4::Engine::get_clock());
+      }
+      break;
+    }
     if (budget > 0) {
       const double left = budget - sg4::Engine::get_clock();
       if (left <= 0 || run_.wake->acquire_timeout(left)) break;  // true: timed out

@@ -65,7 +65,9 @@ class AsyncServer {
   metrics::UpdateRecord next_;     // the row of the next update, filled as jobs start and end
   double staleness_sum_ = 0, loss_sum_ = 0;
   double t_last_ = 0;
-  long replay_until_ = 0;  // resumed runs: the checkpoint's update (0: not replaying)
+  long replay_until_ = 0;     // resumed runs: the checkpoint's update (0: not replaying)
+  std::vector<double> gone_;  // per client: when its device goes off for good (inf: never)
+  bool all_gone() const;      // every device is off for good by now
 };
 
 }  // namespace fedgrid::sim

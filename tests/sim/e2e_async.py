@@ -203,6 +203,20 @@ def case_async_failures():
             print("%s: %s, test accuracy %s" % (name, counts, summary["final_test_accuracy"]))
             check(counts.get("failed", 0) > 0 and counts.get("offline", 0) > 0, counts)
             check(summary["complete"] and summary["final_test_accuracy"] > 0.8, summary)
+        # Every device off for good at t = 2 (a trace), no time budget: the run ends there (no
+        # deadlock), every job in flight then failed.
+        trace = os.path.join(tmp, "gone.csv")
+        open(trace, "w").write("client,off,on\n" + "".join("%d,2.0,\n" % u for u in range(20)))
+        out = os.path.join(tmp, "gone")
+        err = run(["run", scen, "-o", out, "--set", "availability={model: trace, file: %s}" % trace]
+                  + variants["fedbuff"])
+        check("every client device is off for good at t=2.000" in err, err[-1000:])
+        summary = json.load(open(os.path.join(out, "summary.json")))
+        check(summary["complete"] and summary["virtual_time"] == 2, summary)
+        last = [j["status"] for j in rows(os.path.join(out, "clients.csv"))
+                if float(j["t_done"]) == 2.0]
+        # The 10 jobs in flight failed; their slots then drew all 20 idle clients: offline.
+        check(last.count("failed") == 10 and last.count("offline") == 20, last)
 
 
 def stop_at_update(p, update, sig):
