@@ -43,6 +43,7 @@ declare -A title=(
   [heterogeneity-mlp]="MLP, same mean speed, growing spread (fixed batch 1000, T_max = 200 s)"
   [heterogeneity-mlp-noniid]="MLP, Dirichlet(0.3) labels, fixed batch 1000, T_max = 200 s"
   [heterogeneity-mlp-paper-batches]="MLP, paper batch rule b = m P (T - B) / T, T_max = 200 s"
+  [heterogeneity-mlp-async]="MLP, asynchronous vs deadlines (fixed batch 1000, T_max = 400 s)"
 )
 mkdir -p "$results" "$root/docs/figures"
 for s in "${sweeps[@]}"; do

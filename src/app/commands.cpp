@@ -147,14 +147,17 @@ static const char* kRunHelp =
     "plan.csv, partition.csv, platform.xml (generated platforms), manifest.json and, last,\n"
     "summary.json (present only when the run completed). A progress line per round goes to\n"
     "stderr unless --quiet. --set overrides any scenario key (e.g. --set algorithm.rounds=5).\n"
+    "Asynchronous algorithms (fedbuff, fedasync) write one rounds.csv row per server update and\n"
+    "one clients.csv row per client job, and no layers.csv or plan.csv (docs/asynchronous.md).\n"
     "--threads N computes the gradients and evaluations on N threads (default: every core);\n"
     "the result files are the same whatever N (wall.json reports the time split).\n"
-    "SIGINT/SIGTERM stop the run after the current round: the files hold the finished rounds,\n"
-    "summary.json says \"complete\": false, DIR/checkpoint is written and the exit code is\n"
-    "128 + the signal. --checkpoint-every K also writes DIR/checkpoint every K rounds (model,\n"
-    "optimiser, clock, file sizes). --resume DIR continues a stopped or killed run from its\n"
-    "checkpoint with the same scenario and options; the result files are then byte-identical\n"
-    "to those of an uninterrupted run (wall.json aside).\n";
+    "SIGINT/SIGTERM stop the run after the current round (asynchronous: the next server\n"
+    "update): the files hold the finished rounds, summary.json says \"complete\": false,\n"
+    "DIR/checkpoint is written and the exit code is 128 + the signal. --checkpoint-every K\n"
+    "also writes DIR/checkpoint every K rounds (model, optimiser, clock, file sizes; for\n"
+    "asynchronous runs every K server updates). --resume DIR continues a stopped or killed run\n"
+    "from its checkpoint with the same scenario and options; the result files are then\n"
+    "byte-identical to those of an uninterrupted run (wall.json aside).\n";
 
 // How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,
 // and the resolved scenario to detect a changed file (stored in checkpoints).
@@ -314,7 +317,8 @@ int cmd_plan(const std::vector<std::string>& args) {
         "usage: fedgrid plan SCENARIO.yaml [-o DIR] [--set key.path=value]... [--seed N]\n"
         "Builds the platform, estimates each client's capability P_u and communication time B_u,\n"
         "and prints the per-round deadlines and batch sizes the algorithm will use (for adel-fl:\n"
-        "the solved plan, m* and the objective). With -o, writes DIR/plan.csv.\n",
+        "the solved plan, m* and the objective). With -o, writes DIR/plan.csv. Asynchronous\n"
+        "algorithms (fedbuff, fedasync) have no rounds: it prints the capabilities, C and M.\n",
         stdout);
     return 0;
   }

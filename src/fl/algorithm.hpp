@@ -24,6 +24,8 @@ struct ServerModel {
   nn::Sgd optimizer;
 };
 
+class AsyncAlgorithm;  // fl/async.hpp
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -35,6 +37,8 @@ class Algorithm {
   int num_stages() const { return num_stages_; }
 
   // What the simulator needs to know.
+  // Asynchronous algorithms (no rounds, fl/async.hpp) return themselves; null for round-based ones.
+  virtual const AsyncAlgorithm* asynchronous() const { return nullptr; }
   bool waits_for_all() const { return deadlines_.empty(); }
   // Which incomplete work counts (see RoundPlan).
   bool accepts_partial_stages() const { return partial_stages_; }

@@ -125,6 +125,14 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c) {
     s += std::to_string(u) + " " + std::to_string(c.client_state[u].size()) + "\n";
     append_floats(s, c.client_state[u]);
   }
+  // Asynchronous runs only: the older model versions clients in flight trained on.
+  if (!c.versions.empty()) {
+    s += "versions " + std::to_string(c.versions.size()) + "\n";
+    for (const auto& [v, params] : c.versions) {
+      s += std::to_string(v) + " " + std::to_string(params.size()) + "\n";
+      append_floats(s, params);
+    }
+  }
   char sum[40];
   std::snprintf(sum, sizeof sum, "checksum %016" PRIx64 "\n", fnv1a(s));
   s += sum;
@@ -185,7 +193,17 @@ Checkpoint read_checkpoint(const std::string& dir) {
     }
     c.client_state[u] = r.floats(n);
   }
-  if (!r.at_end()) r.bad("nothing after the client buffers");
+  if (!r.at_end()) {
+    const uint64_t versions = r.count("versions");
+    for (uint64_t k = 0; k < versions; ++k) {
+      std::istringstream entry(r.line());
+      long v = 0;
+      uint64_t n = 0;
+      if (!(entry >> v >> n) || v < 0 || n != params) r.bad("a model version header '<v> <size>'");
+      c.versions.emplace_back(v, r.floats(n));
+    }
+  }
+  if (!r.at_end()) r.bad("nothing after the model versions");
   return c;
 }
 

@@ -67,6 +67,7 @@ struct ClientParams {
 };
 
 struct DeadlineKeeper;  // client.cpp
+struct AsyncRun;        // async.hpp: asynchronous runs only
 
 // Fixed for the whole run (set before the engine runs).
 struct RunSetup {
@@ -125,9 +126,13 @@ struct Context {
   // cancels at a deadline the transfers still running.
   std::shared_ptr<DeadlineKeeper> keeper;
   std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
+  std::shared_ptr<AsyncRun> async;              // asynchronous runs (async.hpp); null otherwise
 };
 
 void slot_actor(Context* ctx, int slot);
+// Runs the client's stages of order `o` (each local step: its L stages, output first) on the
+// calling actor's host until `stop` (absolute time); returns how many finished (client.cpp).
+long compute_stages(const Context* ctx, const RoundOrder& o, double scale, double stop);
 // Starts (again) the actor of `slot` on `host`.
 void spawn_slot(Context* ctx, int slot, sg4::Host* host);
 // A slot's actor was killed (its device went off): reports the client it was playing as

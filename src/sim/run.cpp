@@ -11,11 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <simgrid/s4u.hpp>
 #include <thread>
 #include <xbt/config.hpp>
 
+#include "metrics/async_recorder.hpp"
 #include "metrics/recorder.hpp"
+#include "sim/async.hpp"
 #include "sim/context.hpp"
 #include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
@@ -62,8 +65,13 @@ std::string summary_json(const Context& ctx, const io::Experiment& exp, const Wo
   const std::string platform =
       w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
   s += "  \"platform\": " + metrics::json_string(platform) + ",\n";
-  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity) + "\n";
-  return s + "}\n";
+  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity);
+  if (const fl::AsyncAlgorithm* as = a.asynchronous()) {  // rounds = server updates
+    s += ",\n  \"concurrency\": " + std::to_string(as->concurrency()) + ",\n";
+    s += "  \"buffer\": " + std::to_string(as->buffer_size()) + ",\n";
+    s += "  \"jobs\": " + std::to_string(ctx.async->jobs);
+  }
+  return s + "\n}\n";
 }
 
 void append_int(std::string& s, long v) {
@@ -136,6 +144,11 @@ void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& in
     std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, infos[u].speed,
                 infos[u].comm_time, infos[u].shard);
   }
+  if (const fl::AsyncAlgorithm* as = algo.asynchronous()) {
+    std::printf("asynchronous: %d clients in flight, %d updates per server update, no rounds\n",
+                as->concurrency(), as->buffer_size());
+    return;
+  }
   std::printf("round  deadline  batches\n");
   for (int r = 1; r <= cfg.rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
@@ -201,14 +214,20 @@ void note_clamps(const fl::Algorithm& algo) {
 
 // The server (big stack: it helps the math threads while it waits, Eigen keeps temporaries on
 // the stack) and the slots (small stacks: SimGrid calls only).
+// Asynchronous runs: their server, and a partner actor beside each slot (async.hpp).
 void create_actors(Context& ctx, int slots) {
-  choose_stack_guards(slots);
+  choose_stack_guards(ctx.async ? 2 * slots : slots);
   sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.setup.server_host, server_actor, &ctx);
+  sg4::Actor::create("server", ctx.setup.server_host, ctx.async ? async_server_actor : server_actor,
+                     &ctx);
   const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
   sg4::Engine::set_config("contexts/stack-size:" +
                           std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
-  create_slots(ctx, slots);
+  if (ctx.async) {
+    create_async_slots(ctx, slots);
+  } else {
+    create_slots(ctx, slots);
+  }
 }
 
 // Availability: a killed slot reports its client failed; every state change goes to the log.
@@ -218,13 +237,18 @@ void watch_availability(Context& ctx) {
     if (it == ctx.slot_of_actor.end()) return;
     const int slot = it->second;
     ctx.slot_of_actor.erase(it);
-    on_slot_killed(&ctx, slot);
+    if (ctx.async) {
+      on_async_slot_killed(&ctx, slot);
+    } else {
+      on_slot_killed(&ctx, slot);
+    }
   });
   sg4::Host::on_state_change_cb([&ctx](const sg4::Host& h) {
     const int u = client_of(h.get_name());
     if (u < 0) return;
     ctx.results.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," +
                                     std::to_string(u) + (h.is_on() ? ",on\n" : ",off\n");
+    if (ctx.async && h.is_on()) on_async_host_on(&ctx);
   });
 }
 
@@ -304,27 +328,40 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   fs::create_directories(out_dir);
   Context ctx;
   init_context(ctx, exp, opt);
-  const int slots = std::min(sc.algorithm.clients_per_round, sc.clients);  // K (or all)
-  const World world = build_world(engine, ctx, out_dir, slots > 0 ? slots : sc.clients);
+  // K clients per round (or all); C clients in flight for asynchronous algorithms.
+  const World world =
+      build_world(engine, ctx, out_dir, fl::clients_in_flight(sc.algorithm, sc.clients));
   const std::unique_ptr<fl::Algorithm> algorithm =
       fl::make_algorithm(sc.algorithm, world.infos, exp.model.num_stages());
   const fl::Algorithm& algo = *algorithm;
   ctx.setup.algorithm = &algo;
+  if (algo.asynchronous()) {
+    ctx.async = std::make_shared<AsyncRun>();
+    ctx.async->algorithm = algo.asynchronous();
+    ctx.async->slots.resize(ctx.slots.size());
+  }
   check_deadlines(exp, algo, world.infos);
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
     print_plan(algo, world.infos);
     if (temp_dir)
       fs::remove_all(out_dir);
-    else
+    else if (!ctx.async)
       metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }
-  metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr,
-                             sc.algorithm.training.local_work_columns);
-  ctx.setup.recorder = &recorder;
+  const std::vector<uint64_t>* resume_sizes = opt.resume ? &opt.resume->file_sizes : nullptr;
+  std::optional<metrics::Recorder> recorder;  // round-based runs
+  std::optional<metrics::AsyncRecorder> async_recorder;
+  if (ctx.async) {
+    async_recorder.emplace(opt.out_dir, resume_sizes);
+    ctx.async->recorder = &*async_recorder;
+  } else {
+    recorder.emplace(opt.out_dir, resume_sizes, sc.algorithm.training.local_work_columns);
+    ctx.setup.recorder = &*recorder;
+    metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
+  }
   ctx.round.inbox_sem = sg4::Semaphore::create(0);
-  metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   metrics::write_file_atomic(opt.out_dir, "partition.csv", io::partition_csv(exp));
   const int threads = resolve_threads(opt.threads);
   std::unique_ptr<train::MathEngine> math;
@@ -340,11 +377,13 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   const auto t_run = Clock::now();
   engine.run();
   const auto t_end = Clock::now();
+  if (ctx.async && !ctx.async->error.empty()) throw util::InputError(ctx.async->error);
   if (ctx.setup.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
                                "t,client,state\n" + ctx.results.availability_log);
   }
-  recorder.finish(summary_json(ctx, exp, world));
+  if (recorder) recorder->finish(summary_json(ctx, exp, world));
+  if (async_recorder) async_recorder->finish(summary_json(ctx, exp, world));
   // A finished run needs no checkpoint (a stopped one keeps it for --resume).
   if (!ctx.results.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   metrics::write_file_atomic(opt.out_dir, "wall.json",
