@@ -3,11 +3,15 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "io/experiment.hpp"
+#include "io/yaml_guard.hpp"
 #include "metrics/recorder.hpp"
 #include "platform/platform.hpp"
 #include "sim/run.hpp"
@@ -47,6 +51,20 @@ static long parse_count(const std::string& cmd, const std::string& flag, const s
                          ", " + std::to_string(hi) + "], found '" + v + "'");
 }
 
+// A seed in [0, 2^64 - 1], digits only.
+static uint64_t parse_seed(const std::string& cmd, const std::string& v) {
+  bool ok = !v.empty() && v.size() <= 20;
+  for (char c : v) ok = ok && c >= '0' && c <= '9';
+  errno = 0;
+  const unsigned long long n = ok ? std::strtoull(v.c_str(), nullptr, 10) : 0;
+  if (!ok || errno == ERANGE) {
+    throw util::InputError(cmd + ": --seed expects an integer in [0, " +
+                           std::to_string(std::numeric_limits<uint64_t>::max()) + "], found '" + v +
+                           "'");
+  }
+  return n;
+}
+
 // Parses the options common to the subcommands; `allowed` lists the flags this one takes.
 static Options parse(const std::vector<std::string>& args, const std::string& cmd,
                      const std::string& allowed) {
@@ -76,15 +94,7 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
       o.sets.push_back(a.substr(6));
     } else if (a == "--seed") {
       check("--seed");
-      std::string v = need_value(i, a);
-      try {
-        std::size_t pos = 0;
-        long long s = std::stoll(v, &pos);
-        if (pos != v.size() || s < 0) throw std::invalid_argument(v);
-        o.seed = static_cast<uint64_t>(s);
-      } catch (const std::exception&) {
-        throw util::InputError(cmd + ": --seed expects a non-negative integer, found '" + v + "'");
-      }
+      o.seed = parse_seed(cmd, need_value(i, a));
     } else if (a == "--threads") {
       check("--threads");
       o.threads = static_cast<int>(parse_count(cmd, a, need_value(i, a), 1, 4096));
@@ -184,7 +194,7 @@ static Options resumed_options(const Options& given, const io::Checkpoint& c,
   const std::string where = given.resume + "/checkpoint";
   Options o = given;
   try {
-    YAML::Node n = YAML::Load(c.invocation);
+    YAML::Node n = io::load_yaml_text(c.invocation, where);
     o.scenario = n["scenario"].as<std::string>();
     o.out = given.resume;
     for (const auto& v : n["set"]) o.sets.push_back(v.as<std::string>());

@@ -337,6 +337,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) util::throw_input_error(path, 1, "", "a YAML mapping", describe(root));
   for (const auto& o : overrides) apply_override(root, o);
+  const OverrideScope override_errors(path, overrides);  // errors on --set keys name the --set
   Scenario s;
   s.file = path;
   s.resolved = YAML::Clone(root);
@@ -346,7 +347,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
            "training", "evaluation", "simgrid", "availability"});
   m.note_default("name", "file name");
   s.name = m.get_string("name", fs::path(path).stem().string());
-  s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
+  s.seed = m.get_uint64("seed");
   if (seed_override) s.seed = *seed_override;
   s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));
   s.data = load_data(m.get_map("data"), base);
