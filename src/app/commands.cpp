@@ -10,11 +10,13 @@
 #include <limits>
 #include <optional>
 
+#include "app/run_folder.hpp"
 #include "io/experiment.hpp"
 #include "io/yaml_guard.hpp"
 #include "metrics/recorder.hpp"
 #include "platform/platform.hpp"
 #include "sim/run.hpp"
+#include "util/dir_lock.hpp"
 #include "util/error.hpp"
 
 #ifndef FEDGRID_GIT_REVISION
@@ -32,7 +34,8 @@ struct Options {
   std::optional<uint64_t> seed;
   bool quiet = false;
   bool help = false;
-  int threads = 0;  // 0 = every core
+  bool force = false;  // run: replace a finished or stopped run in -o DIR
+  int threads = 0;     // 0 = every core
   std::vector<std::string> engine_args;
   int checkpoint_every = 0;
   std::string resume;  // run folder to continue
@@ -107,6 +110,9 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
     } else if (a == "--quiet" || a == "-q") {
       check("--quiet");
       o.quiet = true;
+    } else if (a == "--force") {
+      check("--force");
+      o.force = true;
     } else if (a.rfind("--cfg=", 0) == 0 || a.rfind("--log=", 0) == 0) {
       check("--cfg");
       o.engine_args.push_back(a);
@@ -119,10 +125,10 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
     }
   }
   if (!o.resume.empty()) {
-    if (!o.scenario.empty() || !o.sets.empty() || o.seed || !o.out.empty()) {
+    if (!o.scenario.empty() || !o.sets.empty() || o.seed || !o.out.empty() || o.force) {
       throw util::InputError(cmd +
                              ": --resume DIR takes the scenario, -o, --set and --seed of the "
-                             "interrupted run; give none of them");
+                             "interrupted run; give none of them (nor --force)");
     }
   } else if (!o.help && o.scenario.empty()) {
     throw util::InputError(cmd + ": expects a SCENARIO.yaml");
@@ -151,7 +157,7 @@ static std::string manifest_json(const io::Scenario& s, const std::string& comma
 
 static const char* kRunHelp =
     "usage: fedgrid run SCENARIO.yaml [-o DIR] [--set key.path=value]... [--seed N] [--quiet]\n"
-    "                   [--threads N] [--checkpoint-every K] [--cfg=simgrid:option]...\n"
+    "                   [--threads N] [--checkpoint-every K] [--force] [--cfg=simgrid:option]...\n"
     "                   [--log=simgrid-log-setting]...\n"
     "       fedgrid run --resume DIR [--threads N] [--checkpoint-every K] [--quiet] [--cfg=...]\n"
     "Simulates the scenario in SimGrid virtual time with real gradient computations and writes\n"
@@ -166,7 +172,12 @@ static const char* kRunHelp =
     "128 + the signal. --checkpoint-every K also writes DIR/checkpoint every K rounds (model,\n"
     "optimiser, clock, file sizes). --resume DIR continues a stopped or killed run from its\n"
     "checkpoint with the same scenario and options; the result files are then byte-identical\n"
-    "to those of an uninterrupted run (wall.json aside).\n";
+    "to those of an uninterrupted run (wall.json aside).\n"
+    "One process writes DIR at a time (a lock, released when the process ends, however it\n"
+    "ends): a second one exits 2 naming the first one's pid. A DIR that holds a finished run\n"
+    "is not overwritten unless --force; one with a stopped run asks for --resume (or --force).\n"
+    "Exit codes: 0 complete, 2 bad input, 1 internal or system error (e.g. a full disk: the\n"
+    "run stops at that round with one message, no summary.json), 128 + signal when stopped.\n";
 
 // How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,
 // and the resolved scenario to detect a changed file (stored in checkpoints).
@@ -210,8 +221,8 @@ static Options resumed_options(const Options& given, const io::Checkpoint& c,
 }
 
 int cmd_run(const std::vector<std::string>& args) {
-  Options o =
-      parse(args, "run", "-o --set --seed --quiet --cfg --threads --checkpoint-every --resume");
+  Options o = parse(args, "run",
+                    "-o --set --seed --quiet --cfg --threads --checkpoint-every --resume --force");
   if (o.help) {
     std::fputs(kRunHelp, stdout);
     return 0;
@@ -220,7 +231,10 @@ int cmd_run(const std::vector<std::string>& args) {
   std::optional<io::Checkpoint> checkpoint;
   std::string resolved_then;
   const std::vector<std::string> given_engine_args = o.engine_args;
+  util::OutputLock lock;  // one writer per folder, until this process ends
   if (!o.resume.empty()) {
+    check_resumable(o.resume);
+    lock = util::OutputLock::folder(o.resume);
     checkpoint = io::read_checkpoint(o.resume);
     o = resumed_options(o, *checkpoint, &resolved_then);
   }
@@ -236,6 +250,10 @@ int cmd_run(const std::vector<std::string>& args) {
   for (const auto& a : args) cmdline += " " + a;
   sim::RunOptions ro;
   ro.out_dir = o.out.empty() ? "results/" + s.name : o.out;
+  if (!checkpoint) {
+    lock = util::OutputLock::folder(ro.out_dir);
+    claim_for_new_run(ro.out_dir, o.force);
+  }
   ro.quiet = o.quiet;
   ro.engine_args = o.engine_args;
   if (checkpoint) {  // e.g. --log settings for this resumed part; not stored in its checkpoints
@@ -252,8 +270,7 @@ int cmd_run(const std::vector<std::string>& args) {
                            std::to_string(e.model.num_params()) + " parameters, found " +
                            std::to_string(checkpoint->params.size()));
   }
-  fs::create_directories(ro.out_dir);
-  // Until this run completes, the folder must not look complete (a previous summary.json).
+  // Until this run completes, the folder must not look complete (a stopped run's summary.json).
   fs::remove(fs::path(ro.out_dir) / "summary.json");
   // A resumed run keeps the manifest of the run it continues.
   if (!checkpoint) {
@@ -314,8 +331,8 @@ int cmd_platform(const std::vector<std::string>& args) {
   }
   platform::Platform p =
       platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"));
+  const util::OutputLock lock = util::OutputLock::file(o.out);  // not a folder; one writer
   fs::path out(o.out);
-  if (out.has_parent_path()) fs::create_directories(out.parent_path());
   metrics::write_file_atomic(out.has_parent_path() ? out.parent_path().string() : ".",
                              out.filename().string(), platform::to_xml(p));
   std::printf("wrote %s: %zu clients, heterogeneity (CV of speeds) %.4f\n", o.out.c_str(),
@@ -335,6 +352,8 @@ int cmd_plan(const std::vector<std::string>& args) {
     return 0;
   }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
+  util::OutputLock lock;
+  if (!o.out.empty()) lock = util::OutputLock::folder(o.out);
   io::Experiment e = io::prepare_experiment(s);
   sim::RunOptions ro;
   ro.out_dir = o.out;

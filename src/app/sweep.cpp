@@ -18,6 +18,7 @@
 #include "app/sweep_spec.hpp"
 #include "io/scenario.hpp"
 #include "metrics/recorder.hpp"
+#include "util/dir_lock.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::app {
@@ -319,6 +320,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
     dry_run(runs, expect, out);
     return 0;
   }
+  const util::OutputLock lock = util::OutputLock::folder(out);  // one sweep per folder
   if (!o.emit.empty()) return emit_jobs(spec, runs, expect, out, o);
   std::vector<std::string> failed;
   if (!o.collect) {

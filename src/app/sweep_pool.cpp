@@ -188,12 +188,17 @@ std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& e
                                      const std::string& out_dir, int threads) {
   const std::string dir = out_dir + "/runs/" + run.id;
   const bool resume = run_can_resume(dir, expect);
+  // What the folder holds is not this run (stale, or a checkpoint of another scenario): the
+  // sweep replaces it, which `fedgrid run` does only when told.
+  const bool force =
+      !resume && (fs::exists(dir + "/checkpoint") || fs::exists(dir + "/summary.json"));
   fs::remove(dir + "/summary.json");
   if (resume) {  // a stopped run continues from its checkpoint, with its own options
     return {"run", "--resume", dir, "--quiet", "--threads", std::to_string(threads)};
   }
   std::vector<std::string> a = {
       "run", run.base, "-o", dir, "--quiet", "--threads", std::to_string(threads)};
+  if (force) a.push_back("--force");
   for (const auto& s : run.assignments()) {
     a.push_back("--set");
     a.push_back(s);

@@ -52,11 +52,20 @@ bool run_matches(const std::string& dir, const RunExpectation& expect) {
          json_field(manifest, "seed") == std::to_string(expect.seed);
 }
 
-bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
+// summary.json as written by fedgrid run, whole ("" if missing or cut short, e.g. a copy that
+// ran out of space: such a file must not count).
+static std::string whole_summary(const std::string& dir) {
   const fs::path summary = fs::path(dir) / "summary.json";
+  if (!fs::exists(summary)) return "";
+  std::string s = slurp(summary);
+  const bool whole = s.size() > 3 && s.front() == '{' && s.compare(s.size() - 2, 2, "}\n") == 0 &&
+                     s.find("\n  \"heterogeneity\": ") != std::string::npos;
+  return whole ? s : "";
+}
+
+bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
   // A stopped run leaves summary.json with "complete": false (fedgrid run --resume continues it).
-  return fs::exists(summary) && json_field(slurp(summary), "complete") == "true" &&
-         run_matches(dir, expect);
+  return json_field(whole_summary(dir), "complete") == "true" && run_matches(dir, expect);
 }
 
 bool run_can_resume(const std::string& dir, const RunExpectation& expect) {
@@ -105,8 +114,8 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
   r.time_limit = expect.time_limit;
   const fs::path d(dir);
   if (!fs::exists(d)) return r;
-  if (!fs::exists(d / "summary.json")) {
-    r.status = "incomplete";
+  if (whole_summary(dir).empty()) {  // none, or cut short
+    r.status = fs::exists(d / "checkpoint") && run_matches(dir, expect) ? "stopped" : "incomplete";
     return r;
   }
   if (!run_is_complete(dir, expect)) {

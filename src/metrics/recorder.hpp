@@ -53,13 +53,18 @@ class CsvFile {
   CsvFile(CsvFile&&) noexcept;
   CsvFile& operator=(CsvFile&&) noexcept;
   ~CsvFile();
+  // Appends a row. A failed write is remembered (error()), not thrown: records are written in
+  // the middle of a round, where an exception would leave the round's work half done.
   void line(const std::string& text);
-  uint64_t flush();  // writes the buffer out; returns the file's size
-  void commit();     // close and rename to the final name
+  uint64_t flush();  // writes the buffer out; returns the file's size; util::SystemError
+  void commit();     // close and rename to the final name; util::SystemError, never closes twice
+  int error() const { return errno_; }  // the errno of the first failed write, 0 if none
+  const std::string& path() const { return tmp_; }
 
  private:
   std::FILE* f_ = nullptr;
   std::string tmp_, final_;
+  int errno_ = 0;
 };
 
 // Number formatting shared by every output: %.10g, empty for NaN.
@@ -71,6 +76,8 @@ class Recorder {
   // interrupted run are continued from those sizes.
   explicit Recorder(const std::string& out_dir,
                     const std::vector<uint64_t>* resume_sizes = nullptr);
+  // Ends the round's records: throws util::SystemError naming the file, the error and the round
+  // if any write of the round (or before) failed, e.g. a full disk.
   void round(const RoundRecord& r);
   void client(const ClientRecord& c);
   void layer(const LayerRecord& l);
@@ -84,9 +91,12 @@ class Recorder {
   std::string dir_;
   CsvFile rounds_, clients_, layers_;
   std::string line_;  // reused buffer of the row being written
+  int round_ = 0;     // the round of the last record
+  void check_writes() const;
 };
 
-// Writes `text` to dir/name atomically (temporary name + rename).
+// Writes `text` to dir/name atomically (temporary name + rename); util::SystemError (and no
+// temporary file left) if a write, the close or the rename fails.
 void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text);
 
 // Minimal JSON building helpers.

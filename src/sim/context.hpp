@@ -4,6 +4,7 @@
 #pragma once
 
 #include <csignal>
+#include <exception>
 #include <memory>
 #include <simgrid/s4u.hpp>
 #include <string>
@@ -106,7 +107,8 @@ struct Context {
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
   double final_test_loss = metrics::kNaN;
-  double write_seconds = 0;  // wall time spent writing records
+  double write_seconds = 0;    // wall time spent writing records
+  std::exception_ptr failure;  // what ended the server actor early (sim/guard.hpp)
 };
 
 void slot_actor(Context* ctx, int slot);

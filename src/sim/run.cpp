@@ -17,6 +17,7 @@
 
 #include "metrics/recorder.hpp"
 #include "sim/context.hpp"
+#include "sim/guard.hpp"
 #include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
@@ -199,7 +200,7 @@ void note_clamps(const fl::Algorithm& algo) {
 void create_actors(Context& ctx, int slots) {
   choose_stack_guards(slots);
   sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.server_host, server_actor, &ctx);
+  sg4::Actor::create("server", ctx.server_host, guarded_server_actor, &ctx);
   const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
   sg4::Engine::set_config("contexts/stack-size:" +
                           std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
@@ -296,6 +297,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
           ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
           : opt.out_dir;
   fs::create_directories(out_dir);
+  const TempFolder temp_folder(temp_dir ? out_dir : "");  // removed however plan ends
   Context ctx;
   init_context(ctx, exp, opt);
   const int slots = std::min(sc.algorithm.clients_per_round, sc.clients);  // K (or all)
@@ -306,10 +308,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
     print_plan(algo, world.infos);
-    if (temp_dir)
-      fs::remove_all(out_dir);
-    else
-      metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
+    if (!temp_dir) metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }
   metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr);
@@ -325,16 +324,17 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
+  if (ctx.failure) std::rethrow_exception(ctx.failure);  // e.g. a full disk: no summary.json
   const auto t_end = Clock::now();
   if (ctx.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
                                "t,client,state\n" + ctx.availability_log);
   }
-  recorder.finish(summary_json(ctx, exp, world));
-  // A finished run needs no checkpoint (a stopped one keeps it for --resume).
-  if (!ctx.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   metrics::write_file_atomic(opt.out_dir, "wall.json",
                              wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
+  recorder.finish(summary_json(ctx, exp, world));  // summary.json: the last file written
+  // A finished run needs no checkpoint (a stopped one keeps it for --resume).
+  if (!ctx.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   return ctx.stopped_by;
 }
 

@@ -865,7 +865,7 @@ def case_interrupt_resume():
             check(got[n] == want[n], "%s differs after SIGINT + resume" % n)
         print("SIGINT after round %d + resume: %d files identical" % (done, len(want)))
         out = run(["run", "--resume", a], expect=2)  # finished: no checkpoint left
-        check("checkpoint" in out and "no such file" in out, out)
+        check("complete run: nothing to resume" in out, out)
         # 2. SIGKILL at round 420 with a checkpoint every 50 rounds (400): the rows of rounds
         #    401..420 in the partial files are dropped and redone (140 / 100 when SLOW).
         b = os.path.join(tmp, "b")
@@ -980,6 +980,163 @@ def case_sweep_interrupt():
                       (seed, n))
             print("seed %d: stopped after round %d, resumed; %d files identical" %
                   (seed, stopped[seed - 1]["rounds"], len(want)))
+
+
+def wait_for(path, p, timeout=60):
+    """Waits until `path` exists (or process p ends); True if it exists."""
+    t0 = time.time()
+    while not os.path.exists(path) and p.poll() is None and time.time() - t0 < timeout:
+        time.sleep(0.01)
+    return os.path.exists(path)
+
+
+def case_one_writer():
+    # Two processes never write one folder: the second exits 2 naming the folder and the pid of
+    # the first (an OS lock, gone when its holder ends, however it ends). A finished run is not
+    # overwritten without --force; a stopped one asks for --resume.
+    scen = os.path.join(CI, "failures.yaml")
+    long = ["--set", "algorithm.rounds=200000", "--threads", "1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "d")
+        p = start_run(["run", scen, "-o", d, "--quiet"] + long)
+        check(wait_for(os.path.join(d, ".rounds.csv.partial"), p), "the first run did not start")
+        for second in (["run", scen, "-o", d], ["run", scen, "-o", d, "--force"],
+                       ["plan", scen, "-o", d]):
+            out = run(second, expect=2)
+            check(d in out and "pid %d" % p.pid in out, "no folder or pid named:\n" + out)
+        p.send_signal(signal.SIGINT)
+        code = p.wait()
+        check(code == 130, "exit %d" % code)
+        check(not os.path.exists(os.path.join(d, ".fedgrid-lock")), "lock file left behind")
+        # A stopped run: a new run there is refused (use --resume); two resumes exclude each other.
+        out = run(["run", scen, "-o", d, "--quiet"], expect=2)
+        check("--resume " + d in out and "checkpoint" in out, out)
+        p = start_run(["run", "--resume", d, "--quiet", "--threads", "1"])
+        check(wait_for(os.path.join(d, ".fedgrid-lock"), p), "the resumed run did not start")
+        time.sleep(0.3)
+        out = run(["run", "--resume", d], expect=2)
+        check("pid %d" % p.pid in out, out)
+        p.kill()  # SIGKILL: the kernel drops the lock (the lock file stays, harmlessly)
+        p.wait()
+        # A complete run is kept unless --force.
+        e = os.path.join(tmp, "e")
+        small = os.path.join(CI, "synthetic-deadline.yaml")
+        run(["run", small, "-o", e, "--quiet"])
+        before = open(os.path.join(e, "rounds.csv")).read()
+        out = run(["run", small, "-o", e, "--quiet", "--seed", "3"], expect=2)
+        check("complete run" in out and "--force" in out, out)
+        check(open(os.path.join(e, "rounds.csv")).read() == before, "complete run overwritten")
+        run(["run", small, "-o", e, "--quiet", "--seed", "3", "--force"])
+        check(json.load(open(os.path.join(e, "summary.json")))["seed"] == 3, "--force ignored")
+        out = run(["run", "--resume", e], expect=2)
+        check("nothing to resume" in out, out)
+        # The run folder killed above resumes later: the stale lock file does not block it.
+        run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
+        # Sweeps: a second sweep (or --collect, --emit) into a folder being swept exits 2.
+        spec = os.path.join(tmp, "sweep.yaml")
+        open(spec, "w").write("name: lock\nbase: %s\nset: {algorithm.rounds: 200000}\n"
+                              "grid:\n  seed: [1]\n" % scen)
+        out_dir = os.path.join(tmp, "sw")
+        p = subprocess.Popen([FEDGRID, "sweep", spec, "-o", out_dir, "--threads", "1"],
+                             stderr=subprocess.PIPE, text=True)
+        check(wait_for(os.path.join(out_dir, "runs", "seed1", ".rounds.csv.partial"), p),
+              "the sweep did not start its run")
+        for second in (["sweep", spec, "-o", out_dir], ["sweep", spec, "-o", out_dir, "--collect"],
+                       ["sweep", spec, "-o", out_dir, "--emit", "parallel"]):
+            out = run(second, expect=2)
+            check(out_dir in out and "pid %d" % p.pid in out, out)
+        # ... and a run into the sweep's run folder.
+        out = run(["run", scen, "-o", os.path.join(out_dir, "runs", "seed1")], expect=2)
+        check("pid" in out, out)
+        p.send_signal(signal.SIGINT)
+        p.communicate()
+        # platform -o: one writer per file; a folder there is refused without a .partial.
+        xml = os.path.join(tmp, "p.xml")
+        run(["platform", small, "-o", xml])
+        out = run(["platform", small, "-o", tmp], expect=2)
+        check("expected a file name, found a folder" in out, out)
+        check(not [n for n in os.listdir(os.path.dirname(tmp)) if n.endswith(".partial")],
+              "platform -o DIR left a .partial file")
+
+
+def case_output_paths():
+    # -o at a file, a device, a path that cannot be created: exit 2 with one message, nothing
+    # written; plan leaves no temporary folder, even when it fails.
+    small = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = os.path.join(tmp, "file")
+        open(f, "w").write("x")
+        for target, found in ((f, "found a file"), ("/dev/null", "found a character device"),
+                              ("/proc/fedgrid/x", "can be created"),
+                              (os.path.join(f, "sub"), "can be created")):
+            for cmd in (["run", small, "-o", target], ["plan", small, "-o", target],
+                        ["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-o", target]):
+                out = run(cmd, expect=2)
+                check(target in out and found in out and out.count("\n") == 1, out)
+        check(open(f).read() == "x", "the file was changed")
+        tmpdir = os.path.join(tmp, "tmpdir")
+        os.mkdir(tmpdir)
+        env = dict(os.environ, TMPDIR=tmpdir)
+        for scen, code in ((small, 0), (os.path.join(ROOT, "tests", "sim", "bad",
+                                                     "impossible-deadline.yaml"), 2)):
+            p = subprocess.run([FEDGRID, "plan", scen] + SIM_ARGS, env=env, capture_output=True)
+            check(p.returncode == code, "plan exit %d" % p.returncode)
+            check(os.listdir(tmpdir) == [], "plan left %s" % os.listdir(tmpdir))
+        # stdout that cannot be written (a full disk): exit 1 with a message.
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([FEDGRID, "validate", small], stdout=full, stderr=subprocess.PIPE,
+                               text=True)
+        check(p.returncode == 1 and "standard output" in p.stderr, (p.returncode, p.stderr))
+
+
+def check_write_failure(out_dir, proc, errtext):
+    check(proc.returncode == 1, "exit %d, expected 1:\n%s" % (proc.returncode, proc.stderr))
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1 and errtext in lines[0] and out_dir in lines[0], proc.stderr)
+    m = re.search(r"in round (\d+)", lines[0])
+    check(m, "the message names no round: " + lines[0])
+    check(not os.path.exists(os.path.join(out_dir, "summary.json")), "summary.json written")
+    partial = os.path.join(out_dir, ".rounds.csv.partial")
+    if os.path.exists(partial):
+        rows_written = max(0, len(open(partial).read().splitlines()) - 1)
+        check(rows_written <= int(m.group(1)), "rows beyond the failed round")
+    return int(m.group(1))
+
+
+def case_full_disk():
+    # Writes that fail end the run at that round: exit 1, one message naming the file, the
+    # error and the round, no summary.json, no abort (it was SIGABRT after a double free).
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    sets = ["--quiet", "--set", "algorithm.rounds=3000", "--set", "algorithm.time_budget=1500",
+            "--set", "timing.timing_only=true", "--checkpoint-every", "100"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. A file-size limit (EFBIG) of 1 MB per file: plan.csv (750 kB) passes, clients.csv not.
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1000000, 1000000))
+        d = os.path.join(tmp, "fsize")
+        p = subprocess.run([FEDGRID, "run", scen, "-o", d] + sets + SIM_ARGS,
+                           preexec_fn=limit, capture_output=True, text=True, timeout=300)
+        r = check_write_failure(d, p, "File too large")
+        print("RLIMIT_FSIZE: stopped in round %d: %s" % (r, p.stderr.strip()))
+        # 2. A full disk (ENOSPC) on a 1 MB tmpfs, when this machine lets us mount one.
+        mnt = os.path.join(tmp, "mnt")
+        os.mkdir(mnt)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if m.returncode != 0:
+            print("SKIPPED the ENOSPC part: cannot mount a tmpfs here (%s)" % m.stderr.strip())
+            return
+        try:
+            d = os.path.join(mnt, "run")
+            p = subprocess.run([FEDGRID, "run", scen, "-o", d] + sets + SIM_ARGS,
+                               capture_output=True, text=True, timeout=300)
+            r = check_write_failure(d, p, "No space left on device")
+            print("1 MB tmpfs: stopped in round %d: %s" % (r, p.stderr.strip()))
+            check(not os.path.exists(os.path.join(d, ".checkpoint.partial")), "partial checkpoint")
+        finally:
+            subprocess.run(["umount", mnt])
 
 
 globals()["case_" + CASE]()

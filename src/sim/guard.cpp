@@ -1,0 +1,26 @@
+// The server actor's exception guard and the temporary folder of `fedgrid plan` (see guard.hpp).
+#include "sim/guard.hpp"
+
+#include <filesystem>
+#include <simgrid/Exception.hpp>
+
+namespace fedgrid::sim {
+
+void guarded_server_actor(Context* ctx) {
+  try {
+    server_actor(ctx);
+  } catch (const simgrid::ForcefulKillException&) {
+    throw;  // SimGrid's own way of ending an actor
+  } catch (...) {
+    ctx->failure = std::current_exception();
+    sg4::Actor::kill_all();  // the slots, the NIC and the deadline keeper: nothing runs on
+  }
+}
+
+TempFolder::~TempFolder() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace fedgrid::sim
