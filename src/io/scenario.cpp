@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "io/yaml_map.hpp"
+#include "platform/xml_check.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::io {
@@ -373,6 +374,12 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     s.availability = load_availability(m.get_map("availability"), base, s.clients);
   } else {
     m.get_node("availability");
+  }
+  if (!s.platform.file.empty()) {  // checked here: SimGrid aborts on many bad platforms
+    s.platform.profile_files =
+        platform::check_platform_file(s.platform.file, s.clients,
+                                      s.availability.model != platform::AvailabilityModel::kAlways)
+            .profile_files;
   }
   s.algorithm.seed = s.seed;
   s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
