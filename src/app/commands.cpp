@@ -12,6 +12,7 @@
 
 #include "app/run_folder.hpp"
 #include "io/experiment.hpp"
+#include "io/simgrid_cfg.hpp"
 #include "io/yaml_guard.hpp"
 #include "metrics/recorder.hpp"
 #include "platform/platform.hpp"
@@ -115,6 +116,7 @@ static Options parse(const std::vector<std::string>& args, const std::string& cm
       o.force = true;
     } else if (a.rfind("--cfg=", 0) == 0 || a.rfind("--log=", 0) == 0) {
       check("--cfg");
+      io::check_engine_argument(a);  // an allow-list, before SimGrid sees anything
       o.engine_args.push_back(a);
     } else if (!a.empty() && a[0] == '-') {
       throw util::InputError(cmd + ": unknown option '" + a + "' (see fedgrid " + cmd + " --help)");
@@ -211,7 +213,10 @@ static Options resumed_options(const Options& given, const io::Checkpoint& c,
     for (const auto& v : n["set"]) o.sets.push_back(v.as<std::string>());
     if (n["seed"]) o.seed = std::stoull(n["seed"].as<std::string>());
     o.engine_args.clear();  // the run's own (those given now are added for this run only)
-    for (const auto& v : n["engine_args"]) o.engine_args.push_back(v.as<std::string>());
+    for (const auto& v : n["engine_args"]) {
+      o.engine_args.push_back(v.as<std::string>());
+      io::check_engine_argument(o.engine_args.back());
+    }
     *resolved = n["resolved"].as<std::string>();
   } catch (const std::exception& e) {
     throw util::InputError(where + ": expected the run's invocation, found an unreadable one (" +
@@ -225,6 +230,10 @@ int cmd_run(const std::vector<std::string>& args) {
                     "-o --set --seed --quiet --cfg --threads --checkpoint-every --resume --force");
   if (o.help) {
     std::fputs(kRunHelp, stdout);
+    std::printf(
+        "SimGrid options FedGrid allows (--cfg=name:value and the scenario's simgrid.cfg):\n"
+        "%s--log=CATEGORY.SETTING:VALUE with thres, fmt, add or app (app:file:PATH).\n",
+        io::simgrid_cfg_help().c_str());
     return 0;
   }
   sim::catch_stop_signals();

@@ -1246,5 +1246,30 @@ def case_bad_platforms():
                  "--set", "platform={file: %s}" % ok])
 
 
+def case_simgrid_options():
+    # --cfg/--log values SimGrid 3.32 crashes on (segfault, abort, hang) are refused with exit 2
+    # and the option named; allowed ones run (network/latency-factor crashed FedGrid itself).
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    short = ["--set", "algorithm.rounds=4", "--set", "algorithm.time_budget=2"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for arg, expect in (("--cfg=maxmin/precision:-1", "a number in [1e-15, 0.01]"),
+                            ("--cfg=surf/precision:-5", "a number in [1e-15, 1e-6]"),
+                            ("--cfg=network/model:Constant", "one of LV08, CM02, SMPI, IB"),
+                            ("--cfg=network/latency-factor:0", "(0, 1e6]"),
+                            ("--cfg=contexts/nthreads:4", "a SimGrid option FedGrid allows"),
+                            ("--cfg=network/model:CM02 maxmin/precision:-1", "one of LV08"),
+                            ("--cfg=", "a SimGrid option FedGrid allows"),
+                            ("--log=foo", "CATEGORY.SETTING:VALUE"),
+                            ("--log=root.thres:bogus", "a threshold trace"),
+                            ("--log=root.app:file:/nonexistent/d/f", "an existing folder")):
+            for cmd in ("run", "plan"):
+                out = run([cmd, scen, "-o", os.path.join(tmp, "x"), arg] + short, expect=2)
+                check(arg in out and expect in out and out.count("\n") == 1, out)
+        check(not os.path.exists(os.path.join(tmp, "x", "summary.json")), "a refused run ran")
+        for ok in ("--cfg=network/latency-factor:2", "--cfg=network/bandwidth-factor:0.5",
+                   "--cfg=maxmin/precision:1e-6", "--log=root.thres:critical"):
+            run(["run", scen, "-o", os.path.join(tmp, ok[6:20]), "--quiet", ok] + short)
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)

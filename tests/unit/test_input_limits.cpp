@@ -1,12 +1,13 @@
-// YAML limits shared by every loader: aliases counted expanded against the node budget (exactly
-// at the budget passes, one more fails, in linear time), duplicate keys with both lines and the
-// key's path, and errors on keys set by --set naming the override.
-#define BOOST_TEST_MODULE yaml_limits
+// Input limits: YAML aliases counted expanded against the node budget (exactly at the budget
+// passes, one more fails, in linear time), duplicate keys with both lines and the key's path,
+// errors on keys set by --set naming the override, 64-bit seeds, the SimGrid option allow-list.
+#define BOOST_TEST_MODULE input_limits
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <string>
 
 #include "io/scenario.hpp"
+#include "io/simgrid_cfg.hpp"
 #include "io/yaml_guard.hpp"
 #include "test_helpers.hpp"
 
@@ -95,4 +96,26 @@ BOOST_AUTO_TEST_CASE(seeds_cover_all_64_bits) {
                       "expected an integer in [0, 18446744073709551615], found "
                       "18446744073709551616"),
              e);
+}
+
+BOOST_AUTO_TEST_CASE(simgrid_option_allow_list) {
+  using fedgrid::io::simgrid_cfg_problem;
+  for (const char* ok : {"network/model:CM02", "maxmin/precision:1e-15", "maxmin/precision:0.01",
+                         "surf/precision:1e-9", "contexts/guard-size:0", "network/crosstraffic:off",
+                         "network/latency-factor:13.01", "contexts/factory:thread"}) {
+    BOOST_TEST(simgrid_cfg_problem(ok).empty(), ok);
+  }
+  BOOST_TEST(simgrid_cfg_problem("maxmin/precision:0.0100001") ==
+             "a number in [1e-15, 0.01] for maxmin/precision");
+  BOOST_TEST(contains(simgrid_cfg_problem("network/latency-factor:0"), "(0, 1e6]"));
+  BOOST_TEST(contains(simgrid_cfg_problem("contexts/guard-size:1.5"), "an integer in [0, 100]"));
+  BOOST_TEST(contains(simgrid_cfg_problem("surf/precision:nan"), "[1e-15, 1e-6]"));
+  BOOST_TEST(contains(simgrid_cfg_problem("contexts/stack-size:64"), "FedGrid allows"));
+  BOOST_TEST(contains(simgrid_cfg_problem("network/model"), "'network/model:VALUE'"));
+  const std::string e =
+      input_error_of([] { fedgrid::io::check_engine_argument("--log=root.thres:loud"); });
+  BOOST_TEST(contains(e, "--log=root.thres:loud: expected a threshold"), e);
+  BOOST_TEST(input_error_of([] {
+               fedgrid::io::check_engine_argument("--log=xbt_cfg.thres:warning");
+             }).empty());
 }
