@@ -11,7 +11,9 @@
 #include <optional>
 
 #include "app/run_folder.hpp"
+#include "io/checkpoint_check.hpp"
 #include "io/experiment.hpp"
+#include "io/fingerprint.hpp"
 #include "io/simgrid_cfg.hpp"
 #include "io/yaml_guard.hpp"
 #include "metrics/recorder.hpp"
@@ -189,21 +191,35 @@ static std::string resolved_text(const io::Scenario& s) {
   return em.c_str();
 }
 
-static std::string invocation_yaml(const Options& o, const io::Scenario& s) {
+// The build a run's results come from (they may differ in the last bits across builds).
+static std::string build_text() {
+  return io::build_fingerprint() + "; git " + FEDGRID_GIT_REVISION + "; simgrid " +
+         sim::simgrid_version() + "; eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+         std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION);
+}
+
+// What a checkpoint says the run was started from (see invocation_yaml).
+struct Recorded {
+  std::string resolved, inputs, build;
+};
+
+static std::string invocation_yaml(const Options& o, const io::Scenario& s,
+                                   const std::string& inputs) {
   YAML::Node n;
   n["scenario"] = fs::absolute(o.scenario).lexically_normal().string();
   for (const auto& v : o.sets) n["set"].push_back(v);
   if (o.seed) n["seed"] = std::to_string(*o.seed);
   for (const auto& v : o.engine_args) n["engine_args"].push_back(v);
   n["resolved"] = resolved_text(s);
+  n["inputs"] = inputs;  // every file read, by size and digest (io/fingerprint.hpp)
+  n["build"] = build_text();
   YAML::Emitter em;
   em << n;
   return std::string(em.c_str()) + "\n";
 }
 
 // Turns the checkpoint's invocation back into options (for --resume).
-static Options resumed_options(const Options& given, const io::Checkpoint& c,
-                               std::string* resolved) {
+static Options resumed_options(const Options& given, const io::Checkpoint& c, Recorded* then) {
   const std::string where = given.resume + "/checkpoint";
   Options o = given;
   try {
@@ -217,12 +233,35 @@ static Options resumed_options(const Options& given, const io::Checkpoint& c,
       o.engine_args.push_back(v.as<std::string>());
       io::check_engine_argument(o.engine_args.back());
     }
-    *resolved = n["resolved"].as<std::string>();
+    then->resolved = n["resolved"].as<std::string>();
+    then->inputs = n["inputs"].as<std::string>();
+    then->build = n["build"].as<std::string>();
   } catch (const std::exception& e) {
     throw util::InputError(where + ": expected the run's invocation, found an unreadable one (" +
                            e.what() + ")");
   }
   return o;
+}
+
+// A resumed run must be the run its checkpoint was taken in: same build, scenario and inputs.
+static void check_same_run(const Options& o, const io::Scenario& s, const std::string& inputs,
+                           const Recorded& then) {
+  const std::string where = o.resume + "/checkpoint";
+  if (build_text() != then.build) {
+    throw util::InputError(where + ": expected the FedGrid build the run started with (" +
+                           then.build + "), found another one (" + build_text() +
+                           "): results would differ; start the run again or use that build");
+  }
+  if (resolved_text(s) != then.resolved) {
+    throw util::InputError(o.scenario + ": expected the scenario the checkpoint in " + o.resume +
+                           " was taken with, found a changed file (start a new run instead)");
+  }
+  const std::string changes = io::describe_changes(then.inputs, inputs);
+  if (!changes.empty()) {
+    throw util::InputError(where +
+                           ": expected the inputs the run started with, found a change in " +
+                           changes + " (start a new run instead)");
+  }
 }
 
 int cmd_run(const std::vector<std::string>& args) {
@@ -238,23 +277,19 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   sim::catch_stop_signals();
   std::optional<io::Checkpoint> checkpoint;
-  std::string resolved_then;
+  Recorded then;
   const std::vector<std::string> given_engine_args = o.engine_args;
   util::OutputLock lock;  // one writer per folder, until this process ends
   if (!o.resume.empty()) {
     check_resumable(o.resume);
     lock = util::OutputLock::folder(o.resume);
     checkpoint = io::read_checkpoint(o.resume);
-    o = resumed_options(o, *checkpoint, &resolved_then);
+    o = resumed_options(o, *checkpoint, &then);
   }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
-  const std::string invocation = invocation_yaml(o, s);
-  if (checkpoint) {
-    if (resolved_text(s) != resolved_then) {
-      throw util::InputError(o.scenario + ": expected the scenario the checkpoint in " + o.resume +
-                             " was taken with, found a changed file (start a new run instead)");
-    }
-  }
+  const std::string inputs = io::inputs_fingerprint(s);
+  const std::string invocation = invocation_yaml(o, s, inputs);
+  if (checkpoint) check_same_run(o, s, inputs, then);
   std::string cmdline = "fedgrid run";
   for (const auto& a : args) cmdline += " " + a;
   sim::RunOptions ro;
@@ -273,11 +308,11 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.resume = checkpoint ? &*checkpoint : nullptr;
   ro.invocation = invocation;
   io::Experiment e = io::prepare_experiment(s);
-  if (checkpoint && !s.timing.timing_only &&
-      checkpoint->params.size() != static_cast<Eigen::Index>(e.model.num_params())) {
-    throw util::InputError(o.resume + "/checkpoint: expected " +
-                           std::to_string(e.model.num_params()) + " parameters, found " +
-                           std::to_string(checkpoint->params.size()));
+  if (checkpoint) {  // beyond its checksum: does it fit this run and its files?
+    io::check_checkpoint(o.resume, *checkpoint,
+                         {s.algorithm.rounds, e.model.num_stages(),
+                          std::min(s.algorithm.clients_per_round, s.clients), e.model.num_params(),
+                          s.timing.timing_only ? 0 : e.model.num_params()});
   }
   // Until this run completes, the folder must not look complete (a stopped run's summary.json).
   fs::remove(fs::path(ro.out_dir) / "summary.json");

@@ -22,7 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "FEDGRID-CHECKPOINT 1\n";
+// Version 2 (FedGrid with input fingerprints in the invocation): version 1 files are refused.
+constexpr const char* kMagic = "FEDGRID-CHECKPOINT 2\n";
+constexpr const char* kMagicPrefix = "FEDGRID-CHECKPOINT ";
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -164,6 +166,18 @@ Checkpoint read_checkpoint(const std::string& dir) {
   // The checksum line closes the file: "checksum " + 16 hex digits + "\n".
   constexpr std::size_t kSumLine = 9 + 16 + 1;
   Reader whole(path, text);
+  if (text.compare(0, std::strlen(kMagicPrefix), kMagicPrefix) == 0 &&
+      text.compare(0, std::strlen(kMagic), kMagic) != 0) {
+    const std::string v = text.substr(
+        std::strlen(kMagicPrefix),
+        text.find('\n') == std::string::npos ? 8 : text.find('\n') - std::strlen(kMagicPrefix));
+    util::throw_input_error(path, 1, "",
+                            "a version 2 checkpoint (this FedGrid records the inputs a run read, "
+                            "to refuse a resume from changed ones)",
+                            "version " + v.substr(0, 8) +
+                                ", from an older FedGrid: start the run again, or resume it with "
+                                "the FedGrid that stopped it");
+  }
   if (text.size() < kSumLine || text.compare(0, std::strlen(kMagic), kMagic) != 0) {
     whole.bad("the header '" + std::string(kMagic, std::strlen(kMagic) - 1) + "'");
   }

@@ -1271,5 +1271,100 @@ def case_simgrid_options():
             run(["run", scen, "-o", os.path.join(tmp, ok[6:20]), "--quiet", ok] + short)
 
 
+def fnv1a(data):
+    h = 1469598103934665603
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def edit_checkpoint(path, edit):
+    """Applies edit(header lines) to a checkpoint and recomputes its checksum, as someone
+    editing it on purpose would."""
+    blob = open(path, "rb").read()
+    body = blob[:blob.rindex(b"checksum ")]
+    head, rest = body.split(b"invocation ", 1)
+    lines = head.decode().split("\n")
+    edit(lines)
+    body = "\n".join(lines).encode() + b"invocation " + rest
+    open(path, "wb").write(body + b"checksum %016x\n" % fnv1a(body))
+
+
+def case_resume_fingerprints():
+    # --resume refuses a run whose inputs changed since it stopped (scenario, model, platform
+    # XML, its profile file, outage trace, data files), and a checkpoint edited with a
+    # recomputed checksum (round, file sizes, clock, params) or of an older version.
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        for name, blob in (("train-images-idx3-ubyte", idx_images(60)),
+                           ("train-labels-idx1-ubyte", idx_labels(60)),
+                           ("t10k-images-idx3-ubyte", idx_images(20)),
+                           ("t10k-labels-idx1-ubyte.gz", gzip.compress(idx_labels(20)))):
+            open(os.path.join(data, name), "wb").write(blob)
+        shutil.copy(os.path.join(ROOT, "models", "mlp.yaml"), os.path.join(tmp, "model.yaml"))
+        xml = open(os.path.join(ROOT, "platforms", "homogeneous-20.xml")).read()
+        xml = xml.replace('<host id="client-19" speed="1000f"/>',
+                          '<host id="client-19" speed="1000f" speed_file="speed.txt"/>')
+        open(os.path.join(tmp, "platform.xml"), "w").write(xml)
+        open(os.path.join(tmp, "speed.txt"), "w").write("0 1\n50 0.5\n")
+        open(os.path.join(tmp, "trace.csv"), "w").write("client,off,on\n3,5,9\n")
+        scen = os.path.join(tmp, "scen.yaml")
+        open(scen, "w").write(
+            "seed: 3\nclients: 20\ndata: {dataset: mnist, path: data}\nmodel: model.yaml\n"
+            "platform: {file: platform.xml}\navailability: {model: trace, file: trace.csv}\n"
+            "algorithm: {name: salf, rounds: 100000, deadline: 2}\n"
+            "training: {lr: 0.1, batch: 2}\nevaluation: {every: 50}\n")
+        d = os.path.join(tmp, "run")
+        code, err = stop_at_round(start_run(["run", scen, "-o", d, "--threads", "1"]), 30,
+                                  signal.SIGINT)
+        check(code == 130, "exit %d:\n%s" % (code, err[-1000:]))
+        ck = os.path.join(d, "checkpoint")
+        saved = open(ck, "rb").read()
+        for name, what in (("model.yaml", "model"), ("platform.xml", "platform"),
+                           ("speed.txt", "profile"), ("trace.csv", "outage trace"),
+                           ("data/train-images-idx3-ubyte", "data"),
+                           ("data/t10k-labels-idx1-ubyte.gz", "data"), ("scen.yaml", "scenario")):
+            f = os.path.join(tmp, name)
+            before = open(f, "rb").read()
+            changed = bytearray(before)
+            if name.endswith(".yaml"):
+                changed += b"# a comment\n"
+            elif name == "platform.xml":  # same size, other bytes: only the digest tells
+                changed = bytearray(before.replace(b'"1000f"', b'"1001f"', 1))
+            else:
+                changed[len(changed) - 2] ^= 1
+            open(f, "wb").write(bytes(changed))
+            out = run(["run", "--resume", d, "--quiet"], expect=2)
+            check(f in out and ("the %s file" % what in out or "changed" in out), out)
+            open(f, "wb").write(before)
+        # Edited checkpoints with a valid checksum.
+        edits = {
+            "round": lambda l: l.__setitem__(1, "round %d" % (int(l[1].split()[1]) - 1)),
+            "files": lambda l: l.__setitem__(4, "files %d %s" % (int(l[4].split()[1]) - 2,
+                                                                  " ".join(l[4].split()[2:]))),
+            "t_next": lambda l: l.__setitem__(2, "t_next 0x1p+40"),
+            "params": lambda l: l.__setitem__(8, "params 7"),
+            "beyond": lambda l: l.__setitem__(1, "round 100000"),
+        }
+        for key, edit in edits.items():
+            open(ck, "wb").write(saved)
+            edit_checkpoint(ck, edit)
+            out = run(["run", "--resume", d, "--quiet"], expect=2)
+            check(ck in out and ("an edited or foreign checkpoint" in out or
+                                 (key == "params" and "corrupt" in out)), "%s: %s" % (key, out))
+            check(key not in ("t_next", "beyond") or
+                  "key '%s'" % ("round" if key == "beyond" else key) in out, out)
+        open(ck, "wb").write(saved.replace(b"FEDGRID-CHECKPOINT 2", b"FEDGRID-CHECKPOINT 1", 1))
+        out = run(["run", "--resume", d], expect=2)
+        check("version 1, from an older FedGrid" in out, out)
+        open(ck, "wb").write(saved)
+        run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
+        p = start_run(["run", "--resume", d, "--quiet", "--threads", "1"])
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        check(p.wait() == 130, "the untouched checkpoint did not resume")
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)
