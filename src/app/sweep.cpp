@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/shell_quote.hpp"
 #include "app/sweep_pool.hpp"
 #include "app/sweep_results.hpp"
 #include "app/sweep_spec.hpp"
@@ -47,6 +48,9 @@ static const char* kSweepHelp =
     "                   < DIR/jobs.txt` (same paths on every host), then use --collect\n"
     "                   (emitted jobs of runs stopped with a checkpoint, e.g. by Slurm's\n"
     "                   SIGTERM at the time limit, are `fedgrid run --resume`: emit again)\n"
+    "                   Every job line is one fedgrid command, each word quoted for the shell;\n"
+    "                   control characters in paths or values are refused, and with slurm -o\n"
+    "                   must be a plain path (#SBATCH lines cannot quote)\n"
     "  --collect        build index.csv and aggregate.csv from the run folders\n"
     "  --threads T      threads of each run (fedgrid run --threads; default: cores / N locally,\n"
     "                   1 in emitted jobs, where it also sets --cpus-per-task)\n"
@@ -188,18 +192,6 @@ static std::vector<RunExpectation> validate_runs(const SweepSpec& spec,
   return out;
 }
 
-static std::string shell_quote(const std::string& s) {
-  bool plain = !s.empty();
-  for (char c : s)
-    plain =
-        plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
-                  c == '-' || c == '+' || c == '=' || c == ':' || c == ',' || c == '@' || c == '%');
-  if (plain) return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 static std::string sweep_json(const SweepSpec& spec, std::size_t runs) {
   using metrics::json_string;
   std::string j = "{\n  \"name\": " + json_string(spec.name) + ",\n";
@@ -250,6 +242,13 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
                      const std::vector<RunExpectation>& expect, const std::string& out,
                      const SweepOptions& o) {
   const std::string exe = self_executable();
+  const std::string sweep_file = fs::absolute(spec.file).lexically_normal().string();
+  // Every line of jobs.txt must be one fedgrid command and nothing else: no control character
+  // in what goes there (each word is quoted for the shell), none in #SBATCH lines.
+  refuse_control_chars("the fedgrid binary", exe);
+  refuse_control_chars("-o", out);
+  refuse_control_chars("the sweep file", sweep_file);
+  if (o.emit == "slurm") check_sbatch_path("-o", out);
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -258,6 +257,7 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
     // continues from it, as in a local sweep; emit again after stopping to get these lines.
     std::string line = shell_quote(exe);
     for (const auto& a : prepare_run(runs[i], expect[i], out, std::max(1, o.threads))) {
+      refuse_control_chars("run '" + runs[i].id + "': argument", a);
       line += " " + shell_quote(a);
     }
     jobs += line + "\n";
@@ -274,10 +274,10 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   } else if (pending > 0) {
     std::string s =
         "#!/bin/bash\n# FedGrid sweep '" + spec.name + "': one array task per line of " + out +
-        "/jobs.txt.\n# Afterwards: fedgrid sweep " +
-        fs::absolute(spec.file).lexically_normal().string() + " -o " + out +
-        " --collect\n#SBATCH --job-name=fedgrid-" + spec.name + "\n#SBATCH --array=0-" +
-        std::to_string(pending - 1) + (o.jobs > 1 ? "%" + std::to_string(o.jobs) : std::string()) +
+        "/jobs.txt.\n# Afterwards: fedgrid sweep " + shell_quote(sweep_file) + " -o " +
+        shell_quote(out) + " --collect\n#SBATCH --job-name=fedgrid-" + spec.name +
+        "\n#SBATCH --array=0-" + std::to_string(pending - 1) +
+        (o.jobs > 1 ? "%" + std::to_string(o.jobs) : std::string()) +
         "\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=" + std::to_string(std::max(1, o.threads)) +
         "\n#SBATCH --output=" + out + "/logs/slurm-%A_%a.log\n";
     for (const auto& opt : spec.slurm_options) s += "#SBATCH " + opt + "\n";

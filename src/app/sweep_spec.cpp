@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "app/shell_quote.hpp"
 #include "io/key_registry.hpp"
 #include "io/scenario.hpp"
 #include "io/yaml_map.hpp"
@@ -334,7 +335,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     if (!opts.IsSequence()) s.fail("options", "a list of sbatch options", describe(opts));
     for (const auto& o : opts) {
       if (!o.IsScalar() || o.Scalar().empty() || o.Scalar()[0] != '-' ||
-          o.Scalar().find('\n') != std::string::npos) {
+          has_control_char(o.Scalar())) {
         throw_input_error(path, line_of(o), "slurm.options",
                           "an sbatch option such as --time=1:00:00", describe(o));
       }
@@ -348,6 +349,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     if (eq == std::string::npos || eq == 0 || !valid_key(a.substr(0, eq))) {
       throw util::InputError("sweep: --set " + a + ": expected key.path=value");
     }
+    refuse_control_chars("--set", a);  // it goes into every run's command line
     spec.fixed.push_back({a.substr(0, eq), a.substr(eq + 1), 0});
   }
   return spec;

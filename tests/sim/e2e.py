@@ -1366,5 +1366,71 @@ def case_resume_fingerprints():
         check(p.wait() == 130, "the untouched checkpoint did not resume")
 
 
+def case_emit_injection():
+    # Emitted job files (jobs.txt for GNU parallel, sweep.sbatch for Slurm) run exactly fedgrid
+    # with the arguments given, whatever shell syntax paths and values hold; control characters
+    # (a newline would split a job line and run the rest as a command) are refused with exit 2.
+    with tempfile.TemporaryDirectory() as tmp:
+        evil = "x$(touch PWNED)`touch PWNED`;touch PWNED;'\"touch PWNED\" & | > PWNED"
+        model = os.path.join(tmp, "m " + evil.replace("/", "") + ".yaml")
+        shutil.copy(os.path.join(ROOT, "models", "ci-mlp.yaml"), model)
+        sweep = os.path.join(tmp, "sw $(touch PWNED) '.yaml")
+        open(sweep, "w").write("name: inject\nbase: %s\nset: {algorithm.rounds: 2, "
+                               "algorithm.time_budget: 1}\ngrid:\n  seed: [1, 2]\n"
+                               % os.path.join(CI, "synthetic-deadline.yaml"))
+        out = os.path.join(tmp, "out dir $(touch PWNED)")
+        sets = ["--set", "model=" + model]
+        run(["sweep", sweep, "-o", out, "--emit", "parallel"] + sets)
+        jobs = open(os.path.join(out, "jobs.txt")).read().split("\n")
+        check(len(jobs) == 3 and jobs[2] == "", jobs)
+        stub = os.path.join(tmp, "stub")
+        record = os.path.join(tmp, "argv")
+        open(stub, "w").write("#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\0' \"$a\" >> '%s'; done\n"
+                              "printf '\\n' >> '%s'\n" % (record, record))
+        os.chmod(stub, 0o755)
+        exe = os.path.realpath(FEDGRID)
+        for line in jobs[:2]:
+            check(line.startswith(exe + " "), line)
+            subprocess.run(["bash", "-c", stub + line[len(exe):]], cwd=tmp, check=True)
+        calls = [c.split("\0")[:-1] for c in open(record).read().split("\n") if c]
+        check(len(calls) == 2, calls)
+        for seed, argv in zip((1, 2), calls):
+            want = ["run", os.path.abspath(os.path.join(CI, "synthetic-deadline.yaml")), "-o",
+                    os.path.join(out, "runs", "seed%d" % seed), "--quiet", "--threads", "1",
+                    "--set", "algorithm.rounds=2", "--set", "algorithm.time_budget=1",
+                    "--set", "seed=%d" % seed, "--set", "model=" + model]
+            check(argv == want, "argv %s\nexpected %s" % (argv, want))
+        check(not glob.glob(os.path.join(tmp, "**", "PWNED"), recursive=True), "a job ran more")
+        # Slurm: #SBATCH lines cannot quote: a -o with spaces is refused; a plain one works, and
+        # the script runs the job line through the stub.
+        out2 = os.path.join(tmp, "slurm")
+        o = run(["sweep", sweep, "-o", out, "--emit", "slurm"] + sets, expect=2)
+        check("#SBATCH" in o and "' '" in o, o)
+        run(["sweep", sweep, "-o", out2, "--emit", "slurm"] + sets)
+        sb = open(os.path.join(out2, "sweep.sbatch")).read()
+        check(all(l.startswith("#") or l.startswith("set -eu") or l.startswith("line=") or
+                  l == 'eval "$line"' for l in sb.strip().split("\n")), sb)
+        j = open(os.path.join(out2, "jobs.txt")).read().replace(exe + " ", stub + " ")
+        open(os.path.join(out2, "jobs.txt"), "w").write(j)
+        os.remove(record)
+        for task in ("0", "1"):
+            subprocess.run(["bash", os.path.join(out2, "sweep.sbatch")], cwd=tmp, check=True,
+                           env=dict(os.environ, SLURM_ARRAY_TASK_ID=task))
+        calls = [c.split("\0")[:-1] for c in open(record).read().split("\n") if c]
+        check(len(calls) == 2 and calls[1][-1] == "model=" + model, calls)
+        check(not glob.glob(os.path.join(tmp, "**", "PWNED"), recursive=True), "a job ran more")
+        # Control characters: refused, nothing written.
+        nl = os.path.join(tmp, "nl\ntouch PWNED\n.yaml")
+        shutil.copy(sweep, nl)
+        for args, what in (([sweep, "-o", os.path.join(tmp, "bad-o\ntouch PWNED")], "-o"),
+                           ([nl, "-o", os.path.join(tmp, "bad-3")], "the sweep file"),
+                           ([sweep, "-o", os.path.join(tmp, "bad-4"), "--set", "name=a\nb"], "--set"),
+                           ([sweep, "-o", os.path.join(tmp, "bad-5"), "--set", "name=a\rb"], "--set")):
+            for emit in ("parallel", "slurm"):
+                o = run(["sweep"] + args + ["--emit", emit], expect=2)
+                check(what in o and "control characters" in o, o)
+        check(not glob.glob(os.path.join(tmp, "bad-*", "jobs.txt")), "jobs written")
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)
