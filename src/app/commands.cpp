@@ -180,8 +180,11 @@ static const char* kRunHelp =
     "One process writes DIR at a time (a lock, released when the process ends, however it\n"
     "ends): a second one exits 2 naming the first one's pid. A DIR that holds a finished run\n"
     "is not overwritten unless --force; one with a stopped run asks for --resume (or --force).\n"
+    "A NaN or infinite loss or parameter stops the run at that round: summary.json says\n"
+    "\"diverged\": true and the round, NaN cells read 'nan' (empty means 'no value').\n"
     "Exit codes: 0 complete, 2 bad input, 1 internal or system error (e.g. a full disk: the\n"
-    "run stops at that round with one message, no summary.json), 128 + signal when stopped.\n";
+    "run stops at that round with one message, no summary.json), 3 diverged, 128 + signal\n"
+    "when stopped.\n";
 
 // How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,
 // and the resolved scenario to detect a changed file (stored in checkpoints).
@@ -321,7 +324,17 @@ int cmd_run(const std::vector<std::string>& args) {
     metrics::write_file_atomic(ro.out_dir, "manifest.json", manifest_json(s, cmdline, ro.threads));
   }
   ro.stop_on_signals = true;
+  int diverged = 0;
+  ro.diverged_round = &diverged;
   const int stopped = sim::run_simulation(e, ro);
+  if (diverged) {
+    std::fprintf(stderr,
+                 "fedgrid: diverged: a loss or a parameter is NaN or infinite after round %d; "
+                 "the run stopped there (%s/summary.json: \"diverged\": true); try a smaller "
+                 "learning rate\n",
+                 diverged, ro.out_dir.c_str());
+    return kExitDiverged;
+  }
   if (stopped) {
     std::fprintf(stderr,
                  "[fedgrid] stopped by signal %d; finished rounds are in %s (summary.json: "

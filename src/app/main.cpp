@@ -37,7 +37,8 @@ static const char* kUsage =
     "        DIR/index.csv and DIR/aggregate.csv, or emit a Slurm array / GNU parallel job list\n"
     "\n"
     "Every command accepts --help. Exit codes: 0 ok, 1 internal or system error (e.g. a full\n"
-    "disk), 2 bad input, 128 + signal when a run was stopped by a signal.\n";
+    "disk), 2 bad input, 3 the run diverged (a NaN or infinite loss or parameter), 128 + signal\n"
+    "when a run was stopped by a signal.\n";
 
 // What the command printed must have reached stdout (a full disk, a closed pipe): exit 1 if not.
 static int check_stdout(int code) {

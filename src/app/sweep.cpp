@@ -72,7 +72,9 @@ static const char* kSweepHelp =
     "                                {dist: lognormal, median: 758.16, sigma: 1}]\n"
     "  slurm: {options: [--time=00:30:00]}   # extra #SBATCH lines\n"
     "Run ids join the axis labels (scenario, grid keys, zip groups, seed) with '_'.\n"
-    "Exit codes: 0 all runs complete, 1 some run failed or is missing, 2 bad input.\n";
+    "index.csv's status: complete, diverged (a NaN/inf loss or parameter stopped the run: no\n"
+    "accuracy; not run again), failed, stopped (resumable), incomplete, missing or stale.\n"
+    "Exit codes: 0 all runs complete or diverged, 1 some run failed or is missing, 2 bad input.\n";
 
 struct SweepOptions {
   std::string file, out, emit;
@@ -223,7 +225,10 @@ static std::pair<std::string, bool> write_tables(const SweepSpec& spec,
   for (std::size_t i = 0; i < runs.size(); ++i) {
     results.push_back(read_run(out + "/runs/" + runs[i].id, expect[i], spec.target_accuracy));
     for (const auto& f : failed_ids) {
-      if (f == runs[i].id && results.back().status != "complete") results.back().status = "failed";
+      if (f == runs[i].id && results.back().status != "complete" &&
+          results.back().status != "diverged") {
+        results.back().status = "failed";
+      }
     }
     ++count[results.back().status];
   }
@@ -232,10 +237,10 @@ static std::pair<std::string, bool> write_tables(const SweepSpec& spec,
   metrics::write_file_atomic(out, "aggregate.csv", aggregate_csv(spec, runs, results));
   metrics::write_file_atomic(out, "sweep.json", sweep_json(spec, runs.size()));
   std::string text = std::to_string(count["complete"]) + " complete";
-  for (const char* s : {"failed", "stopped", "stale", "incomplete", "missing"}) {
+  for (const char* s : {"diverged", "failed", "stopped", "stale", "incomplete", "missing"}) {
     if (count[s]) text += ", " + std::to_string(count[s]) + " " + s;
   }
-  return {text, count["complete"] == static_cast<int>(runs.size())};
+  return {text, count["complete"] + count["diverged"] == static_cast<int>(runs.size())};
 }
 
 static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
@@ -252,7 +257,7 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (run_is_complete(out + "/runs/" + runs[i].id, expect[i])) continue;
+    if (run_is_finished(out + "/runs/" + runs[i].id, expect[i])) continue;
     // A run stopped with a checkpoint (SIGTERM from the sweep, or from Slurm at its time limit)
     // continues from it, as in a local sweep; emit again after stopping to get these lines.
     std::string line = shell_quote(exe);
@@ -292,17 +297,21 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
 
 static void dry_run(const std::vector<RunSpec>& runs, const std::vector<RunExpectation>& expect,
                     const std::string& out) {
-  std::size_t done = 0;
+  std::size_t done = 0, diverged = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const bool complete = run_is_complete(out + "/runs/" + runs[i].id, expect[i]);
+    const std::string dir = out + "/runs/" + runs[i].id;
+    const bool finished = run_is_finished(dir, expect[i]);
+    const bool complete = finished && run_is_complete(dir, expect[i]);
     done += complete;
-    std::printf("%-40s %-9s %s", runs[i].id.c_str(), complete ? "complete" : "pending",
-                runs[i].base.c_str());
+    diverged += finished && !complete;
+    const char* state = !finished ? "pending" : complete ? "complete" : "diverged";
+    std::printf("%-40s %-9s %s", runs[i].id.c_str(), state, runs[i].base.c_str());
     for (const auto& a : runs[i].assignments()) std::printf(" --set %s", shell_quote(a).c_str());
     std::printf("\n");
   }
-  std::printf("%zu runs (%zu complete, %zu to run) in %s\n", runs.size(), done, runs.size() - done,
-              out.c_str());
+  const std::string div = diverged ? ", " + std::to_string(diverged) + " diverged" : "";
+  std::printf("%zu runs (%zu complete%s, %zu to run) in %s\n", runs.size(), done, div.c_str(),
+              runs.size() - done - diverged, out.c_str());
 }
 
 int cmd_sweep(const std::vector<std::string>& args) {

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "app/commands.hpp"
+
 namespace fedgrid::app {
 
 namespace fs = std::filesystem;
@@ -91,7 +93,10 @@ pid_t launch(const std::string& exe, const std::vector<std::string>& args, const
 // Why a finished run failed ("" if it did not): exit status, signal, or a SimGrid deadlock.
 std::string failure(int status, const std::string& log) {
   if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  if (WEXITSTATUS(status) != 0) return "exit " + std::to_string(WEXITSTATUS(status));
+  // Exit 3: the run diverged, a result (index.csv says 'diverged'), not a failure.
+  if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kExitDiverged) {
+    return "exit " + std::to_string(WEXITSTATUS(status));
+  }
   std::ifstream in(log);
   for (std::string line; std::getline(in, line);) {
     if (line.find("Deadlock detected") != std::string::npos) return "SimGrid deadlock";
@@ -211,7 +216,7 @@ std::vector<std::string> run_pool(const std::vector<RunSpec>& runs,
                                   const std::string& out_dir, int jobs, int threads, bool quiet) {
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!run_is_complete(out_dir + "/runs/" + runs[i].id, expect[i])) todo.push_back(i);
+    if (!run_is_finished(out_dir + "/runs/" + runs[i].id, expect[i])) todo.push_back(i);
   }
   fs::create_directories(out_dir + "/logs");
   fs::create_directories(out_dir + "/runs");

@@ -68,6 +68,12 @@ bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
   return json_field(whole_summary(dir), "complete") == "true" && run_matches(dir, expect);
 }
 
+bool run_is_finished(const std::string& dir, const RunExpectation& expect) {
+  const std::string s = whole_summary(dir);
+  return (json_field(s, "complete") == "true" || json_field(s, "diverged") == "true") &&
+         run_matches(dir, expect);
+}
+
 bool run_can_resume(const std::string& dir, const RunExpectation& expect) {
   return fs::exists(fs::path(dir) / "checkpoint") && run_matches(dir, expect);
 }
@@ -118,14 +124,21 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
     r.status = fs::exists(d / "checkpoint") && run_matches(dir, expect) ? "stopped" : "incomplete";
     return r;
   }
+  const std::string s = slurp(d / "summary.json");
   if (!run_is_complete(dir, expect)) {
-    // Stopped by a signal with a checkpoint of this very run (the next sweep resumes it), or
-    // written by another scenario or seed.
-    r.status = run_can_resume(dir, expect) ? "stopped" : "stale";
+    // Diverged; stopped by a signal with a checkpoint of this very run (the next sweep resumes
+    // it); or written by another scenario or seed.
+    r.status = run_is_finished(dir, expect)  ? "diverged"
+               : run_can_resume(dir, expect) ? "stopped"
+                                             : "stale";
+    if (r.status == "diverged") {  // how far it got; its accuracies are not results
+      r.rounds = json_number(s, "rounds");
+      r.virtual_time = json_number(s, "virtual_time");
+      r.heterogeneity = json_number(s, "heterogeneity");
+    }
     return r;
   }
   r.status = "complete";
-  const std::string s = slurp(d / "summary.json");
   std::string algo = json_field(s, "algorithm");
   r.algorithm = algo.size() >= 2 ? algo.substr(1, algo.size() - 2) : algo;
   r.rounds = json_number(s, "rounds");

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <initializer_list>
 #include <stdexcept>
@@ -21,7 +22,10 @@ namespace {
 // Appends v like printf("%.10g") (std::to_chars with a precision is specified as printf's %g in
 // the C locale), or nothing for NaN: the CSV cell format of fmt() without a temporary string.
 void append_number(std::string& out, double v) {
-  if (std::isnan(v)) return;
+  if (std::isnan(v)) {
+    if (!is_missing(v)) out += "nan";  // computed: the run diverged
+    return;
+  }
   if (std::isinf(v)) {
     out += v > 0 ? "inf" : "-inf";
     return;
@@ -51,6 +55,16 @@ void append_cells(std::string& out, std::initializer_list<T> values) {
 }
 
 }  // namespace
+
+bool is_missing(double v) {
+  if (!std::isnan(v)) return false;
+  uint64_t a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, &kNaN, sizeof b);
+  // The payload bits a float conversion keeps (sign and low bits may change on the way).
+  constexpr uint64_t kHigh = 0x000FFFFFE0000000ull;
+  return (a & kHigh) == (b & kHigh);
+}
 
 std::string fmt(double v) {
   std::string s;

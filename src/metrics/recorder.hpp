@@ -11,7 +11,14 @@
 
 namespace fedgrid::metrics {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// "No value" (a round not evaluated, a wait-for-all round's deadline): a quiet NaN with its own
+// payload, written as an empty CSV cell. Any other NaN is a computed one (a diverged loss) and is
+// written "nan". Arithmetic keeps a NaN operand's payload (IEEE 754), so values derived from a
+// missing one stay missing.
+constexpr double kNaN = __builtin_nan("0x25A5A5A5A5A5A");  // bits 0x7FFA5A5A5A5A5A5A
+
+// True for kNaN (and NaNs derived from it), false for every number and every other NaN.
+bool is_missing(double v);
 
 struct RoundRecord {
   int round = 0;
@@ -67,7 +74,7 @@ class CsvFile {
   int errno_ = 0;
 };
 
-// Number formatting shared by every output: %.10g, empty for NaN.
+// Number formatting shared by every output: %.10g; empty for kNaN, "nan" for other NaNs.
 std::string fmt(double v);
 
 class Recorder {

@@ -109,6 +109,7 @@ struct Context {
   double final_test_loss = metrics::kNaN;
   double write_seconds = 0;    // wall time spent writing records
   std::exception_ptr failure;  // what ended the server actor early (sim/guard.hpp)
+  std::string diverged;        // what became NaN/inf in round rounds_done ("" = nothing)
 };
 
 void slot_actor(Context* ctx, int slot);

@@ -40,7 +40,12 @@ const char* signal_name(int sig) {
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.algorithm;
   std::string s = "{\n";
-  s += std::string("  \"complete\": ") + (ctx.stopped_by ? "false" : "true") + ",\n";
+  const bool diverged = !ctx.diverged.empty();
+  s += std::string("  \"complete\": ") + (ctx.stopped_by || diverged ? "false" : "true") + ",\n";
+  if (diverged) {  // (only then: other runs keep their bytes)
+    s += "  \"diverged\": true,\n  \"diverged_round\": " + std::to_string(ctx.rounds_done) +
+         ",\n  \"diverged_in\": " + metrics::json_string(ctx.diverged) + ",\n";
+  }
   if (ctx.stopped_by) {
     s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.stopped_by)) + ",\n";
   }
@@ -325,6 +330,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   const auto t_run = Clock::now();
   engine.run();
   if (ctx.failure) std::rethrow_exception(ctx.failure);  // e.g. a full disk: no summary.json
+  if (opt.diverged_round && !ctx.diverged.empty()) *opt.diverged_round = ctx.rounds_done;
   const auto t_end = Clock::now();
   if (ctx.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "metrics/divergence.hpp"
 #include "sim/context.hpp"
 
 namespace fedgrid::sim {
@@ -220,6 +221,7 @@ double server_round(Context* ctx, const fl::RoundPlan& plan, double t0, Learner&
                           p.empty() ? metrics::kNaN : p[s], agg.active[s] != 0});
   }
   if (ctx->math) learn(ctx, plan, updates, agg, l, rr);
+  if (ctx->math) ctx->diverged = metrics::non_finite_after_round(rr, l.params);  // stops the run
   ctx->recorder->round(rr);
   ctx->rounds_done = plan.round;
   progress(ctx, rr, algo.config().rounds);
@@ -261,6 +263,7 @@ void server_actor(Context* ctx) {
       break;
     }
     t0 = server_round(ctx, algo.configure(round), t0, l);
+    if (!ctx->diverged.empty()) break;  // NaN/inf: this round is the last one (summary.json)
     if (ctx->checkpoint_every > 0 && round % ctx->checkpoint_every == 0 &&
         round < algo.config().rounds) {
       save_checkpoint(ctx, l, t0);

@@ -1432,5 +1432,66 @@ def case_emit_injection():
         check(not glob.glob(os.path.join(tmp, "bad-*", "jobs.txt")), "jobs written")
 
 
+def case_divergence():
+    # lr 1e6 (inside the documented range) makes losses NaN: the run stops at that round with
+    # exit 3 and "diverged" in summary.json, NaN written "nan" (not empty: empty means "not
+    # evaluated"); sweeps list it as 'diverged' and do not run it again.
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "d")
+        out = run(["run", scen, "-o", d, "--quiet", "--set", "training.lr=1e6",
+                   "--set", "evaluation.every=3"], expect=3)
+        check("diverged" in out and "after round" in out, out)
+        summ = json.load(open(os.path.join(d, "summary.json")))
+        rs = rows(os.path.join(d, "rounds.csv"))
+        check(summ["complete"] is False and summ["diverged"] is True and
+              summ["diverged_round"] == summ["rounds"] == len(rs) < 40, summ)
+        last = rs[-1]
+        check(any(last[k] == "nan" for k in ("train_loss", "val_loss", "test_loss")) or
+              summ["diverged_in"] == "parameters", last)
+        evaluated = [r for r in rs[:-1] if int(r["round"]) % 3 == 0]
+        skipped = [r for r in rs[:-1] if int(r["round"]) % 3 != 0]
+        check(all(r["val_loss"] == "" for r in skipped), "not-evaluated rounds must stay empty")
+        check(all(r["val_loss"] not in ("", "nan") for r in evaluated), evaluated)
+        check("nan" not in open(os.path.join(d, "rounds.csv")).read().split("\n", 1)[1]
+              .rsplit("\n", 2)[0], "nan before the diverged round")
+        check(not os.path.exists(os.path.join(d, "checkpoint")), "a diverged run keeps no checkpoint")
+        out = run(["run", scen, "-o", d, "--quiet"], expect=2)
+        check("diverged run" in out and "--force" in out, out)
+        out = run(["run", "--resume", d], expect=2)
+        check("nothing to resume" in out, out)
+        # A learning run is untouched: no nan anywhere, complete.
+        ok = os.path.join(tmp, "ok")
+        run(["run", scen, "-o", ok, "--quiet", "--set", "evaluation.every=3"])
+        check("nan" not in open(os.path.join(ok, "rounds.csv")).read(), "nan in a good run")
+        # Sweeps: status 'diverged', counted as finished (exit 0), not run again.
+        spec = os.path.join(tmp, "lr.yaml")
+        open(spec, "w").write("name: lr\nbase: %s\nset: {algorithm.rounds: 12, "
+                              "algorithm.time_budget: 6}\ngrid:\n  training.lr: {good: 0.2, "
+                              "huge: 1.0e6}\n" % scen)
+        sw = os.path.join(tmp, "sw")
+        out = run(["sweep", spec, "-o", sw, "-j", "2"])
+        check("1 complete, 1 diverged" in out and "FAILED" not in out, out)
+        index = {r["id"]: r for r in rows(os.path.join(sw, "index.csv"))}
+        check(index["good"]["status"] == "complete" and index["huge"]["status"] == "diverged" and
+              index["huge"]["final_test_accuracy"] == "", index)
+        agg = rows(os.path.join(sw, "aggregate.csv"))
+        check([a["runs"] for a in agg] == ["1", "0"], agg)
+        before = os.stat(os.path.join(sw, "runs", "huge", "summary.json")).st_mtime_ns
+        out = run(["sweep", spec, "-o", sw])
+        check("done in" not in out, out)
+        check(os.stat(os.path.join(sw, "runs", "huge", "summary.json")).st_mtime_ns == before,
+              "the diverged run ran again")
+        _, _, last = dry_run(spec, sw)
+        check(last.startswith("2 runs (1 complete, 1 diverged, 0 to run)"), last)
+        run(["sweep", spec, "-o", sw, "--emit", "parallel"])
+        check(open(os.path.join(sw, "jobs.txt")).read() == "", "emitted a finished run")
+        # A summary.json cut short (a copy that ran out of space) does not count as complete.
+        f = os.path.join(sw, "runs", "good", "summary.json")
+        open(f, "w").write(open(f).read()[:40])
+        out = run(["sweep", spec, "-o", sw, "--collect"], expect=1)
+        check("1 incomplete" in out, out)
+
+
 globals()["case_" + CASE]()
 print("e2e %s: passed" % CASE)

@@ -15,6 +15,7 @@
 #include "io/checkpoint.hpp"
 #include "io/checkpoint_check.hpp"
 #include "io/fingerprint.hpp"
+#include "metrics/divergence.hpp"
 #include "platform/availability.hpp"
 #include "test_helpers.hpp"
 #include "util/error.hpp"
@@ -280,4 +281,30 @@ BOOST_AUTO_TEST_CASE(input_fingerprints_name_changes) {
              "the model file /m.yaml (same size, other bytes)");
   BOOST_TEST(describe_changes(then, "model\t/m.yaml\t9\t00000000000000aa\n") ==
              "the model file /m.yaml (8 -> 9 bytes), the data file /d (no longer read)");
+}
+
+// Divergence: computed NaN/inf is divergence (and written "nan"); kNaN means "no value".
+BOOST_AUTO_TEST_CASE(divergence_and_nan_cells) {
+  using fedgrid::metrics::fmt;
+  using fedgrid::metrics::kNaN;
+  volatile double zero = 0;
+  const double computed = zero / zero, inf = 1 / zero;
+  BOOST_TEST(fmt(kNaN) == "");
+  BOOST_TEST(fmt(kNaN * 2 + 1) == "");  // derived from a missing value: still missing
+  BOOST_TEST(fmt(static_cast<double>(static_cast<float>(kNaN))) == "");
+  BOOST_TEST(fmt(computed) == "nan");
+  BOOST_TEST(fmt(inf - inf) == "nan");
+  BOOST_TEST(fmt(std::nan("")) == "nan");
+  BOOST_TEST(fmt(-inf) == "-inf");
+  BOOST_TEST(fmt(0.25) == "0.25");
+  fedgrid::metrics::RoundRecord r;  // nothing evaluated, no contributor: not divergence
+  fedgrid::nn::Vector p = fedgrid::nn::Vector::Ones(1000);
+  using fedgrid::metrics::non_finite_after_round;
+  BOOST_TEST(non_finite_after_round(r, p) == "");
+  r.test_loss = computed;
+  BOOST_TEST(non_finite_after_round(r, p) == "test_loss");
+  p[999] = static_cast<float>(inf);
+  BOOST_TEST(non_finite_after_round(r, p) == "parameters");
+  r.train_loss = inf;
+  BOOST_TEST(non_finite_after_round(r, p) == "train_loss");
 }
