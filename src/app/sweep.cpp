@@ -28,6 +28,7 @@ namespace fs = std::filesystem;
 
 static const char* kSweepHelp =
     "usage: fedgrid sweep SWEEP.yaml [-o DIR] [-j N] [--threads T] [--set key=value]... [--quiet]\n"
+    "                     [--allow-large]\n"
     "                     [--dry-run | --emit slurm|parallel | --collect]\n"
     "Runs every combination of the sweep file's axes, each as `fedgrid run BASE -o\n"
     "DIR/runs/<id> --set ...` in its own process, N at a time (default 1), with a progress line\n"
@@ -55,6 +56,7 @@ static const char* kSweepHelp =
     "  --threads T      threads of each run (fedgrid run --threads; default: cores / N locally,\n"
     "                   1 in emitted jobs, where it also sets --cpus-per-task)\n"
     "  --set key=value  an extra override applied to every run, after the sweep's own\n"
+    "  --allow-large    passed to every run (fedgrid run --allow-large: no size check)\n"
     "\n"
     "Sweep file:\n"
     "  name: my-sweep                    # default: the file name\n"
@@ -81,7 +83,7 @@ struct SweepOptions {
   std::vector<std::string> sets;
   int jobs = 1;
   int threads = 0;  // per run; 0 = cores / jobs locally, 1 in emitted jobs
-  bool dry_run = false, collect = false, quiet = false, help = false;
+  bool dry_run = false, collect = false, quiet = false, help = false, allow_large = false;
 };
 
 static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
@@ -130,6 +132,8 @@ static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
       o.dry_run = true;
     } else if (a == "--collect") {
       o.collect = true;
+    } else if (a == "--allow-large") {
+      o.allow_large = true;
     } else if (a == "--quiet" || a == "-q") {
       o.quiet = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -322,6 +326,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   SweepSpec spec = load_sweep(o.file, o.sets);
   std::vector<RunSpec> runs = expand_runs(spec);
+  if (o.allow_large) {
+    for (auto& r : runs) r.flags.push_back("--allow-large");
+  }
   std::vector<RunExpectation> expect = validate_runs(spec, runs);
   const std::string out =
       fs::absolute(o.out.empty() ? "results/" + spec.name : o.out).lexically_normal().string();

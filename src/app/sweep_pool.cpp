@@ -199,11 +199,15 @@ std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& e
       !resume && (fs::exists(dir + "/checkpoint") || fs::exists(dir + "/summary.json"));
   fs::remove(dir + "/summary.json");
   if (resume) {  // a stopped run continues from its checkpoint, with its own options
-    return {"run", "--resume", dir, "--quiet", "--threads", std::to_string(threads)};
+    std::vector<std::string> a{"run",     "--resume",  dir,
+                               "--quiet", "--threads", std::to_string(threads)};
+    a.insert(a.end(), run.flags.begin(), run.flags.end());
+    return a;
   }
   std::vector<std::string> a = {
       "run", run.base, "-o", dir, "--quiet", "--threads", std::to_string(threads)};
   if (force) a.push_back("--force");
+  a.insert(a.end(), run.flags.begin(), run.flags.end());
   for (const auto& s : run.assignments()) {
     a.push_back("--set");
     a.push_back(s);

@@ -13,6 +13,7 @@
 #include "io/scenario.hpp"
 #include "io/yaml_map.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace fedgrid::app {
 
@@ -98,10 +99,9 @@ static void derive_label(const YAML::Node& v, const std::string& key, const std:
 }
 
 static void check_label(const std::string& file, const YAML::Node& n, const std::string& key) {
-  bool ok = n.IsScalar() && !n.Scalar().empty();
-  for (char c : ok ? n.Scalar() : std::string()) ok = ok && id_char(c);
-  if (!ok) {
-    throw_input_error(file, line_of(n), key, "a label of letters, digits and . _ + -", describe(n));
+  if (!n.IsScalar() || !util::is_safe_name(n.Scalar())) {  // labels make run folder names
+    throw_input_error(file, line_of(n), key, std::string("a label: ") + util::kSafeNameRule,
+                      describe(n));
   }
 }
 
@@ -304,8 +304,8 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
   m.allow({"name", "base", "target_accuracy", "time_limit", "set", "grid", "zip", "slurm"});
   m.note_default("name", "file name");
   spec.name = m.get_string("name", fs::path(path).stem().string());
-  if (spec.name.empty() || sanitize(spec.name) != spec.name) {
-    m.fail("name", "a name of letters, digits and . + -", "'" + spec.name + "'");
+  if (!util::is_safe_name(spec.name) || sanitize(spec.name) != spec.name) {
+    m.fail("name", "a name of letters, digits and . + - (not '.' or '..')", "'" + spec.name + "'");
   }
   load_base(m, spec);
   if (m.has("target_accuracy")) spec.target_accuracy = m.get_double("target_accuracy", 0, 1);
@@ -377,6 +377,12 @@ std::vector<RunSpec> expand_runs(const SweepSpec& spec) {
     }
     for (const auto& o : cli) run.overrides.push_back(o);
     if (run.id.empty()) run.id = sanitize(fs::path(run.base).stem().string());
+    if (!util::is_safe_name(run.id)) {  // DIR/runs/<id> must stay inside DIR/runs
+      throw_input_error(spec.file, spec.axes.empty() ? spec.base_line : spec.axes.back().line,
+                        "grid/zip",
+                        std::string("run ids that are folder names: ") + util::kSafeNameRule,
+                        "run id '" + run.id + "'");
+    }
     if (ids.count(run.id)) {
       throw_input_error(spec.file, spec.axes.empty() ? 1 : spec.axes.back().line, "grid/zip",
                         "labels that give every run a distinct id",

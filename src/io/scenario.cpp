@@ -9,6 +9,7 @@
 #include "io/yaml_map.hpp"
 #include "platform/xml_check.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace fedgrid::io {
 
@@ -349,6 +350,10 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
            "training", "evaluation", "simgrid", "availability"});
   m.note_default("name", "file name");
   s.name = m.get_string("name", fs::path(path).stem().string());
+  if (!util::is_safe_name(s.name)) {  // it names the output folder: results/<name>
+    m.fail("name", std::string(util::kSafeNameRule) + "; the default is the file name",
+           "'" + s.name + "'");
+  }
   s.seed = m.get_uint64("seed");
   if (seed_override) s.seed = *seed_override;
   s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));

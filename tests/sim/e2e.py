@@ -355,6 +355,34 @@ def case_corrupt_data():
             check(expect in out, "%s: message lacks %r:\n%s" % (name, expect, out))
             check(os.path.join(d, "") [:-1] in out or fname.split(".")[0] in out,
                   "%s: message does not name the file:\n%s" % (name, out))
+        # A gzip bomb: a valid image file followed by 20 GB of zeros in 20 MB of deflate data.
+        # Only one byte past what the header announces is inflated (it was all of it: ~15 s of
+        # CPU), so the run is refused in a fraction of a second of CPU time.
+        import zlib
+        d = os.path.join(tmp, "bomb")
+        os.makedirs(d)
+        for f, b in good.items():
+            open(os.path.join(d, f), "wb").write(b)
+        os.remove(os.path.join(d, "train-images-idx3-ubyte"))
+        def segment(data):
+            c = zlib.compressobj(1, zlib.DEFLATED, -15)
+            return c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)  # byte-aligned, independent
+        zeros = segment(bytes(1 << 20))
+        with open(os.path.join(d, "train-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + segment(idx_images(60)))
+            for _ in range(20000):
+                f.write(zeros)
+            f.write(b"\x03\x00" + bytes(8))  # final empty block, a (wrong) trailer
+        t0 = os.times()
+        out = run(["run", base, "-o", os.path.join(tmp, "bomb-out"), "--quiet",
+                   "--set", "algorithm.time_budget=3", "--set", "data.dataset=mnist",
+                   "--set", "data.path=" + d, "--set", "data.synthetic=null",
+                   "--set", "model=../../../models/mlp.yaml", "--set", "clients=2"], expect=2)
+        t1 = os.times()
+        cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+        print("gzip bomb (20 GB of zeros): refused after %.2f s of CPU" % cpu)
+        check("trailing data" in out and "train-images" in out, out)
+        check(cpu < 3.0, "the bomb was inflated: %.1f s of CPU" % cpu)
 
 
 SWEEPS = os.path.join(ROOT, "tests", "sim", "sweeps")
@@ -1491,6 +1519,37 @@ def case_divergence():
         open(f, "w").write(open(f).read()[:40])
         out = run(["sweep", spec, "-o", sw, "--collect"], expect=1)
         check("1 incomplete" in out, out)
+
+
+def case_run_size():
+    # Values inside the documented ranges that no machine can run: refused in a fraction of a
+    # second with the estimate (they ended in std::bad_alloc or minutes of work); --allow-large
+    # lets a user run them anyway.
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.yaml")
+        open(big, "w").write("name: big\ninput: 20\nlayers:\n  - {kind: dense, units: 2147483647}\n"
+                             "  - {kind: relu}\n  - {kind: dense, units: 4}\n")
+        for sets, expect in ((["data.synthetic.train=2147483647"], "data "),
+                             (["model=" + big], "model "),
+                             (["clients=1000000", "data.synthetic.train=2147483647"], "clients ")):
+            for cmd in ("validate", "run", "plan"):
+                t0 = os.times()
+                args = [cmd, scen] + [x for kv in sets for x in ("--set", kv)]
+                out = run(args + (["-o", os.path.join(tmp, "o")] if cmd != "validate" else []),
+                          expect=2)
+                t1 = os.times()
+                check("expected a run that fits in this machine's memory" in out and
+                      "--allow-large" in out and expect in out and "GiB" in out, out)
+                check(t1.children_user - t0.children_user < 2, "slow refusal")
+        avail = os.path.join(CI, "failures.yaml")
+        tiny = ["--set", "availability.mean_up=1e-9", "--set", "availability.mean_down=1e-9"]
+        out = run(["run", avail, "-o", os.path.join(tmp, "a")] + tiny, expect=2)
+        check("key 'availability'" in out and "state changes" in out and "2.4e+11" in out, out)
+        run(["validate", avail, "--allow-large"] + tiny)
+        run(["run", avail, "-o", os.path.join(tmp, "b"), "--quiet", "--allow-large",
+             "--set", "algorithm.rounds=2", "--set", "timing.timing_only=true",
+             "--set", "availability.mean_up=0.01", "--set", "availability.mean_down=0.01"])
 
 
 globals()["case_" + CASE]()
