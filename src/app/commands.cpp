@@ -213,7 +213,15 @@ int cmd_plan(const std::vector<std::string>& args) {
   }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
   util::OutputLock lock;
-  if (!o.out.empty()) lock = util::OutputLock::folder(o.out);
+  if (!o.out.empty()) {
+    lock = util::OutputLock::folder(o.out);
+    const FolderState st = inspect_folder(o.out);  // plan.csv, platform.xml would replace a run's
+    if (st.complete || st.diverged || st.checkpoint) {
+      throw util::InputError(o.out +
+                             ": expected a folder without a run (plan -o writes plan.csv "
+                             "and platform.xml), found a run's summary.json or checkpoint");
+    }
+  }
   io::check_run_size(s, sim::resolve_threads(0), o.allow_large);
   io::Experiment e = io::prepare_experiment(s);
   sim::RunOptions ro;

@@ -1058,6 +1058,8 @@ def case_one_writer():
         check(json.load(open(os.path.join(e, "summary.json")))["seed"] == 3, "--force ignored")
         out = run(["run", "--resume", e], expect=2)
         check("nothing to resume" in out, out)
+        out = run(["plan", small, "-o", e], expect=2)  # would replace the run's plan.csv
+        check("expected a folder without a run" in out, out)
         # The run folder killed above resumes later: the stale lock file does not block it.
         run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
         # Sweeps: a second sweep (or --collect, --emit) into a folder being swept exits 2.
