@@ -253,11 +253,7 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   const std::string exe = self_executable();
   const std::string sweep_file = fs::absolute(spec.file).lexically_normal().string();
   // Every line of jobs.txt must be one fedgrid command and nothing else: no control character
-  // in what goes there (each word is quoted for the shell), none in #SBATCH lines.
-  refuse_control_chars("the fedgrid binary", exe);
-  refuse_control_chars("-o", out);
-  refuse_control_chars("the sweep file", sweep_file);
-  if (o.emit == "slurm") check_sbatch_path("-o", out);
+  // in what goes there (each word is quoted for the shell; paths checked by cmd_sweep).
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -335,6 +331,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
   if (o.dry_run) {
     dry_run(runs, expect, out);
     return 0;
+  }
+  if (!o.emit.empty()) {  // before anything is written (each run's arguments: emit_jobs)
+    refuse_control_chars("the fedgrid binary", self_executable());
+    refuse_control_chars("-o", out);
+    refuse_control_chars("the sweep file", fs::absolute(spec.file).lexically_normal().string());
+    if (o.emit == "slurm") check_sbatch_path("-o", out);
   }
   const util::OutputLock lock = util::OutputLock::folder(out);  // one sweep per folder
   if (!o.emit.empty()) return emit_jobs(spec, runs, expect, out, o);

@@ -1459,7 +1459,7 @@ def case_emit_injection():
             for emit in ("parallel", "slurm"):
                 o = run(["sweep"] + args + ["--emit", emit], expect=2)
                 check(what in o and "control characters" in o, o)
-        check(not glob.glob(os.path.join(tmp, "bad-*", "jobs.txt")), "jobs written")
+        check(not glob.glob(os.path.join(tmp, "bad-*")), "folders written")
 
 
 def case_divergence():
