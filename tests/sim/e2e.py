@@ -1390,10 +1390,19 @@ def case_resume_fingerprints():
         check("version 1, from an older FedGrid" in out, out)
         open(ck, "wb").write(saved)
         run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
+        # The untouched checkpoint resumes: rounds are added to rounds.csv beyond its size.
+        size = int(saved.split(b"\nfiles ")[1].split(b" ")[0])
+        def rounds_size():  # the temporary name while running, the final one once stopped
+            for n in (".rounds.csv.partial", "rounds.csv"):
+                if os.path.exists(os.path.join(d, n)):
+                    return os.path.getsize(os.path.join(d, n))
+            return 0
         p = start_run(["run", "--resume", d, "--quiet", "--threads", "1"])
-        time.sleep(1)
+        t0 = time.time()
+        while p.poll() is None and time.time() - t0 < 120 and rounds_size() <= size:
+            time.sleep(0.05)
         p.send_signal(signal.SIGINT)
-        check(p.wait() == 130, "the untouched checkpoint did not resume")
+        check(p.wait() == 130 and rounds_size() > size, "the untouched checkpoint did not resume")
 
 
 def case_emit_injection():
