@@ -1023,7 +1023,9 @@ def case_one_writer():
     # the first (an OS lock, gone when its holder ends, however it ends). A finished run is not
     # overwritten without --force; a stopped one asks for --resume.
     scen = os.path.join(CI, "failures.yaml")
-    long = ["--set", "algorithm.rounds=200000", "--threads", "1"]
+    # ~15 s of CPU (4 clients a round; plan.csv 600k rows), always stopped early.
+    long = ["--set", "algorithm.rounds=150000", "--set", "algorithm.clients_per_round=4",
+            "--threads", "1"]
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "d")
         p = start_run(["run", scen, "-o", d, "--quiet"] + long)
@@ -1064,8 +1066,8 @@ def case_one_writer():
         run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
         # Sweeps: a second sweep (or --collect, --emit) into a folder being swept exits 2.
         spec = os.path.join(tmp, "sweep.yaml")
-        open(spec, "w").write("name: lock\nbase: %s\nset: {algorithm.rounds: 200000}\n"
-                              "grid:\n  seed: [1]\n" % scen)
+        open(spec, "w").write("name: lock\nbase: %s\nset: {algorithm.rounds: 150000, "
+                              "algorithm.clients_per_round: 4}\ngrid:\n  seed: [1]\n" % scen)
         out_dir = os.path.join(tmp, "sw")
         p = subprocess.Popen([FEDGRID, "sweep", spec, "-o", out_dir, "--threads", "1"],
                              stderr=subprocess.PIPE, text=True)
@@ -1343,7 +1345,7 @@ def case_resume_fingerprints():
         open(scen, "w").write(
             "seed: 3\nclients: 20\ndata: {dataset: mnist, path: data}\nmodel: model.yaml\n"
             "platform: {file: platform.xml}\navailability: {model: trace, file: trace.csv}\n"
-            "algorithm: {name: salf, rounds: 100000, deadline: 2}\n"
+            "algorithm: {name: salf, rounds: 5000, deadline: 2}\n"
             "training: {lr: 0.1, batch: 2}\nevaluation: {every: 50}\n")
         d = os.path.join(tmp, "run")
         code, err = stop_at_round(start_run(["run", scen, "-o", d, "--threads", "1"]), 30,
@@ -1402,7 +1404,8 @@ def case_resume_fingerprints():
         while p.poll() is None and time.time() - t0 < 120 and rounds_size() <= size:
             time.sleep(0.05)
         p.send_signal(signal.SIGINT)
-        check(p.wait() == 130 and rounds_size() > size, "the untouched checkpoint did not resume")
+        code = p.wait()  # 130, or 0 if it finished first
+        check(code in (0, 130) and rounds_size() > size, "the untouched checkpoint did not resume")
 
 
 def case_emit_injection():
