@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <optional>
 
+#include "util/error.hpp"
+
 namespace fedgrid::metrics {
 
 namespace fs = std::filesystem;
@@ -58,6 +60,8 @@ void AsyncRecorder::update(const UpdateRecord& r) {
     cell(s, v);
   for (uint64_t v : {r.bytes_down, r.bytes_up}) cell(s, static_cast<long>(v));
   rounds_.line(s);
+  version_ = r.version;
+  check_writes();
 }
 
 void AsyncRecorder::job(const JobRecord& j) {
@@ -78,9 +82,23 @@ void AsyncRecorder::job(const JobRecord& j) {
   clients_.line(s);
 }
 
-std::vector<uint64_t> AsyncRecorder::flush() { return {rounds_.flush(), clients_.flush(), 0}; }
+std::vector<uint64_t> AsyncRecorder::flush() {
+  check_writes();
+  return {rounds_.flush(), clients_.flush(), 0};
+}
+
+void AsyncRecorder::check_writes() const {
+  for (const CsvFile* f : {&rounds_, &clients_}) {
+    if (f->error() != 0) {
+      util::throw_system_error("write", f->path(), f->error(),
+                               " (at server update " + std::to_string(version_) +
+                                   "; the run stops there, its files are incomplete)");
+    }
+  }
+}
 
 void AsyncRecorder::finish(const std::string& summary_json) {
+  check_writes();
   rounds_.commit();
   clients_.commit();
   write_file_atomic(dir_, "summary.json", summary_json);

@@ -41,6 +41,8 @@ class AsyncRecorder {
   // `resume_sizes`: rounds.csv and clients.csv sizes from a checkpoint (continue those files).
   explicit AsyncRecorder(const std::string& out_dir,
                          const std::vector<uint64_t>* resume_sizes = nullptr);
+  // Throws util::SystemError naming the file, the error and the server update if a write
+  // failed (e.g. a full disk).
   void update(const UpdateRecord& r);
   void job(const JobRecord& j);
   const std::string& dir() const { return dir_; }
@@ -52,6 +54,8 @@ class AsyncRecorder {
   std::string dir_;
   CsvFile rounds_, clients_;
   std::string line_;
+  long version_ = 0;  // the last server update recorded
+  void check_writes() const;
 };
 
 }  // namespace fedgrid::metrics

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "metrics/divergence.hpp"
 #include "platform/availability.hpp"
 
 namespace fedgrid::sim {
@@ -193,6 +194,11 @@ bool AsyncServer::server_update() {
   r.mean_staleness = staleness_sum_ / buffer_.count;
   if (setup_.math && run_.math_on) {
     learn(r);
+    metrics::RoundRecord losses;
+    losses.train_loss = r.train_loss;
+    losses.val_loss = r.val_loss;
+    losses.test_loss = r.test_loss;
+    ctx_->results.diverged = metrics::non_finite_after_round(losses, model_.params);
   } else {
     buffer_.clear();
   }
@@ -206,6 +212,7 @@ bool AsyncServer::server_update() {
   }
   run_.recorder->update(r);
   progress(r);
+  if (!ctx_->results.diverged.empty()) return false;  // NaN/inf: this update is the last one
   if (version_ >= algo_.config().rounds) return false;
   if (setup_.stop_signal && *setup_.stop_signal) {
     ctx_->results.stopped_by = *setup_.stop_signal;

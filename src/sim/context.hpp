@@ -6,6 +6,7 @@
 #pragma once
 
 #include <csignal>
+#include <exception>
 #include <memory>
 #include <simgrid/s4u.hpp>
 #include <string>
@@ -114,6 +115,8 @@ struct RunResults {
   double final_test_loss = metrics::kNaN;
   double write_seconds = 0;      // wall time spent writing records
   int stopped_by = 0;            // the signal that stopped the run before its last round
+  std::exception_ptr failure;    // what ended the server actor early (sim/guard.hpp)
+  std::string diverged;          // what became NaN/inf in round rounds_done ("" = nothing)
   std::string availability_log;  // availability.csv rows: t,client,state
 };
 

@@ -20,6 +20,7 @@
 #include "metrics/recorder.hpp"
 #include "sim/async.hpp"
 #include "sim/context.hpp"
+#include "sim/guard.hpp"
 #include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
@@ -42,7 +43,13 @@ const char* signal_name(int sig) {
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.setup.algorithm;
   std::string s = "{\n";
-  s += std::string("  \"complete\": ") + (ctx.results.stopped_by ? "false" : "true") + ",\n";
+  const bool diverged = !ctx.results.diverged.empty();
+  s += std::string("  \"complete\": ") + (ctx.results.stopped_by || diverged ? "false" : "true") +
+       ",\n";
+  if (diverged) {  // (only then: other runs keep their bytes)
+    s += "  \"diverged\": true,\n  \"diverged_round\": " + std::to_string(ctx.results.rounds_done) +
+         ",\n  \"diverged_in\": " + metrics::json_string(ctx.results.diverged) + ",\n";
+  }
   if (ctx.results.stopped_by) {
     s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.results.stopped_by)) + ",\n";
   }
@@ -218,8 +225,7 @@ void note_clamps(const fl::Algorithm& algo) {
 void create_actors(Context& ctx, int slots) {
   choose_stack_guards(ctx.async ? 2 * slots : slots);
   sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.setup.server_host, ctx.async ? async_server_actor : server_actor,
-                     &ctx);
+  sg4::Actor::create("server", ctx.setup.server_host, guarded_server_actor, &ctx);
   const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
   sg4::Engine::set_config("contexts/stack-size:" +
                           std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
@@ -326,6 +332,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
           ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
           : opt.out_dir;
   fs::create_directories(out_dir);
+  const TempFolder temp_folder(temp_dir ? out_dir : "");  // removed however plan ends
   Context ctx;
   init_context(ctx, exp, opt);
   // K clients per round (or all); C clients in flight for asynchronous algorithms.
@@ -344,10 +351,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
     print_plan(algo, world.infos);
-    if (temp_dir)
-      fs::remove_all(out_dir);
-    else if (!ctx.async)
-      metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
+    if (!temp_dir && !ctx.async) metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }
   const std::vector<uint64_t>* resume_sizes = opt.resume ? &opt.resume->file_sizes : nullptr;
@@ -376,18 +380,23 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
+  if (ctx.results.failure)
+    std::rethrow_exception(ctx.results.failure);  // e.g. a full disk: no summary.json
+  if (opt.diverged_round && !ctx.results.diverged.empty())
+    *opt.diverged_round = ctx.results.rounds_done;
   const auto t_end = Clock::now();
   if (ctx.async && !ctx.async->error.empty()) throw util::InputError(ctx.async->error);
   if (ctx.setup.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
                                "t,client,state\n" + ctx.results.availability_log);
   }
+  metrics::write_file_atomic(opt.out_dir, "wall.json",
+                             wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
+  // summary.json: the last file written.
   if (recorder) recorder->finish(summary_json(ctx, exp, world));
   if (async_recorder) async_recorder->finish(summary_json(ctx, exp, world));
   // A finished run needs no checkpoint (a stopped one keeps it for --resume).
   if (!ctx.results.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
-  metrics::write_file_atomic(opt.out_dir, "wall.json",
-                             wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
   return ctx.results.stopped_by;
 }
 

@@ -1,0 +1,25 @@
+// A checkpoint checked against the run it claims to continue, beyond its checksum (which anyone
+// editing the file can recompute): the round within the run, the clock, the model's size and
+// finiteness, and the result files' sizes at row boundaries with the number of rows those rounds
+// wrote (rounds.csv 1 per round, clients.csv K, layers.csv one per stage).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "io/checkpoint.hpp"
+
+namespace fedgrid::io {
+
+struct RunShape {
+  int rounds = 0;             // algorithm.rounds
+  int stages = 0;             // the model's stages (layers.csv rows per round)
+  int clients_per_round = 0;  // clients.csv rows per round
+  std::size_t params = 0;     // the model's parameters
+  std::size_t velocity = 0;   // the optimiser's (0 for timing-only runs)
+};
+
+// Throws util::InputError naming DIR/checkpoint (or the result file) and what does not fit.
+void check_checkpoint(const std::string& dir, const Checkpoint& c, const RunShape& shape);
+
+}  // namespace fedgrid::io
