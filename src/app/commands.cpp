@@ -13,6 +13,7 @@
 #include "app/options.hpp"
 #include "app/run_folder.hpp"
 #include "app/run_record.hpp"
+#include "fl/registry.hpp"
 #include "io/checkpoint_check.hpp"
 #include "io/experiment.hpp"
 #include "io/fingerprint.hpp"
@@ -116,7 +117,8 @@ int cmd_run(const std::vector<std::string>& args) {
     io::check_checkpoint(o.resume, *checkpoint,
                          {s.algorithm.rounds, e.model.num_stages(),
                           std::min(s.algorithm.clients_per_round, s.clients), e.model.num_params(),
-                          s.timing.timing_only ? 0 : e.model.num_params()});
+                          s.timing.timing_only ? 0 : e.model.num_params(),
+                          fl::find_algorithm(s.algorithm.name)->asynchronous});
   }
   // Until this run completes, the folder must not look complete (a stopped run's summary.json).
   fs::remove(fs::path(ro.out_dir) / "summary.json");

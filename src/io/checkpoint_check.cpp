@@ -84,8 +84,18 @@ void check_checkpoint(const std::string& dir, const Checkpoint& c, const RunShap
   const uint64_t rows[] = {r, r * static_cast<uint64_t>(shape.clients_per_round),
                            r * static_cast<uint64_t>(shape.stages)};
   for (int i = 0; i < 3; ++i) {
+    if (shape.asynchronous && i == 2) {  // no layers.csv
+      if (c.file_sizes[i] != 0)
+        bad("files", "0 bytes of layers.csv", std::to_string(c.file_sizes[i]));
+      continue;
+    }
     const Prefix p = read_prefix(dir, names[i], c.file_sizes[i], where);
-    if (!p.ends_with_newline || p.lines != rows[i] + 1) {
+    const bool any_rows = shape.asynchronous && i == 1;  // one row per job
+    if (!p.ends_with_newline || (any_rows ? p.lines < 1 : p.lines != rows[i] + 1)) {
+      if (any_rows) {
+        bad("files", "clients.csv cut after whole rows",
+            std::to_string(c.file_sizes[i]) + " bytes ending in a partial row");
+      }
       bad("files",
           std::string(names[i]) + " cut after its header and " + std::to_string(rows[i]) +
               " rows (round " + std::to_string(c.round) + ")",
