@@ -244,6 +244,14 @@ MANIFEST = [
     _c("model_file", "string", "", "model file (resolved)"),
     _c("seed", "integer", "", "seed"),
     _c("threads", "integer", "threads", "math threads"),
+    _c("build", "string", "", "compiler, build type and flags, `portable=ON/OFF`, instruction set, "
+       "git revision, SimGrid and Eigen versions (what `fedgrid --version` prints)"),
+    _c("portable", "boolean", "", "true: built with -DFEDGRID_PORTABLE=ON, result bytes are the "
+       "same on any x86-64 CPU; false: -march=native, the same on CPUs with this instruction set"),
+    _c("cpu", "string", "", "the CPU model (/proc/cpuinfo)"),
+    _c("host", "string", "", "host name"),
+    _c("started", "string", "", "UTC time the run started, ISO 8601 (resumed runs keep the "
+       "first start)"),
     _c("resolved_scenario", "string", "", "the scenario after --set overrides, as YAML text"),
 ]
 WALL_JSON = [

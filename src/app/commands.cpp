@@ -31,29 +31,50 @@ namespace fedgrid::app {
 namespace fs = std::filesystem;
 
 static const char* kRunHelp =
-    "usage: fedgrid run SCENARIO.yaml [-o DIR] [--set key.path=value]... [--seed N] [--quiet]\n"
-    "                   [--threads N] [--checkpoint-every K] [--force] [--allow-large]\n"
-    "                   [--cfg=simgrid:option]...\n"
-    "                   [--log=simgrid-log-setting]...\n"
-    "       fedgrid run --resume DIR [--threads N] [--checkpoint-every K] [--quiet] "
-    "[--allow-large]\n"
-    "                   [--cfg=...]\n"
+    "usage: fedgrid run SCENARIO.yaml [options]\n"
+    "       fedgrid run --resume DIR [--threads N] [--checkpoint-every K] [--quiet]\n"
+    "                   [--progress MODE] [--allow-large] [--cfg=...]\n"
     "Simulates the scenario in SimGrid virtual time with real gradient computations and writes\n"
-    "the results to DIR (default results/<scenario name>): rounds.csv, clients.csv, layers.csv,\n"
-    "plan.csv, partition.csv, platform.xml (generated platforms), manifest.json and, last,\n"
-    "summary.json (present only when the run completed). A progress line per round goes to\n"
-    "stderr unless --quiet. --set overrides any scenario key (e.g. --set algorithm.rounds=5).\n"
-    "Asynchronous algorithms (fedbuff, fedasync) write one rounds.csv row per server update and\n"
-    "one clients.csv row per client job, and no layers.csv or plan.csv (docs/asynchronous.md).\n"
-    "--threads N computes the gradients and evaluations on N threads (default: every core);\n"
-    "the result files are the same whatever N (wall.json reports the time split).\n"
+    "the results to DIR: rounds.csv, clients.csv, layers.csv, plan.csv, partition.csv,\n"
+    "platform.xml (generated platforms), manifest.json, wall.json and, last, summary.json\n"
+    "(present only when the run completed). Asynchronous algorithms (fedbuff, fedasync) write\n"
+    "one rounds.csv row per server update and one clients.csv row per client job, and no\n"
+    "layers.csv or plan.csv (docs/asynchronous.md). Columns: docs/outputs.md.\n"
+    "\n"
+    "options (a value may follow the flag or an '=': --out=DIR, --seed=3):\n"
+    "  -o, --out DIR            result folder (default results/<scenario name>)\n"
+    "  --set KEY=VALUE          override a scenario key, repeatable (--set algorithm.rounds=5)\n"
+    "  --seed N                 the scenario's seed, in [0, 2^64)\n"
+    "  --threads N              math threads (default: every core); results do not depend on N\n"
+    "  --checkpoint-every K     also write DIR/checkpoint every K rounds (server updates)\n"
+    "  --resume DIR             continue a stopped or killed run from DIR/checkpoint\n"
+    "  --force                  replace a finished or stopped run in DIR\n"
+    "  --allow-large            skip the memory estimate check\n"
+    "  --progress MODE          auto (default: bar on a terminal, lines otherwise), bar (one\n"
+    "                           line redrawn in place), lines, lines:N (every N rounds),\n"
+    "                           lines:Ss (at most every S wall seconds), none\n"
+    "  -q, --quiet              no progress and no notes on stderr (errors still)\n"
+    "  --cfg=NAME:VALUE         a SimGrid option from the allow-list below, repeatable\n"
+    "  --log=CATEGORY.SETTING:VALUE  SimGrid logging\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "examples:\n"
+    "  fedgrid run scenarios/quickstart.yaml\n"
+    "  fedgrid run scenarios/paper/mlp-salf.yaml --out=results/salf-s3 --seed=3 --threads 2\n"
+    "  fedgrid run scenarios/quickstart.yaml --set algorithm.name=fedprox --set "
+    "training.local_steps=5\n"
+    "  fedgrid run scenarios/quickstart.yaml --progress lines:10 2> run.log\n"
+    "  fedgrid run --resume results/quickstart\n"
+    "\n"
+    "The progress line shows the round, virtual time, clients, test accuracy, rounds per wall\n"
+    "second and the estimated time left (the rounds or the time budget left, whichever ends\n"
+    "the run first).\n"
     "SIGINT/SIGTERM stop the run after the current round (asynchronous: the next server\n"
     "update): the files hold the finished rounds, summary.json says \"complete\": false,\n"
-    "DIR/checkpoint is written and the exit code is 128 + the signal. --checkpoint-every K\n"
-    "also writes DIR/checkpoint every K rounds (model, optimiser, clock, file sizes; for\n"
-    "asynchronous runs every K server updates). --resume DIR continues a stopped or killed run\n"
-    "from its checkpoint with the same scenario and options; the result files are then\n"
-    "byte-identical to those of an uninterrupted run (wall.json aside).\n"
+    "DIR/checkpoint is written and the exit code is 128 + the signal. A checkpoint holds the\n"
+    "model, optimiser, clock and file sizes; --resume continues with the same scenario and\n"
+    "options, and the result files are then byte-identical to those of an uninterrupted run\n"
+    "(wall.json aside).\n"
     "Before loading anything big, the run's memory is estimated (data, model, per-client\n"
     "gradients, clients, plan) and checked against this machine, and device state changes\n"
     "(availability) against 1e8: exit 2 with the estimate, unless --allow-large.\n"
@@ -70,7 +91,7 @@ int cmd_run(const std::vector<std::string>& args) {
   Options o =
       parse_options(args, "run",
                     "-o --set --seed --quiet --cfg --threads --checkpoint-every --resume --force "
-                    "--allow-large");
+                    "--allow-large --progress");
   if (o.help) {
     std::fputs(kRunHelp, stdout);
     std::printf(
@@ -103,6 +124,7 @@ int cmd_run(const std::vector<std::string>& args) {
     claim_for_new_run(ro.out_dir, o.force);
   }
   ro.quiet = o.quiet;
+  ro.progress = o.progress;
   ro.engine_args = o.engine_args;
   if (checkpoint) {  // e.g. --log settings for this resumed part; not stored in its checkpoints
     for (const auto& a : given_engine_args) ro.engine_args.push_back(a);

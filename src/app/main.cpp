@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/run_record.hpp"
 #include "app/sweep.hpp"
 #include "util/error.hpp"
 
@@ -38,6 +39,7 @@ static const char* kUsage =
     "        run a grid/zip of scenario variants N processes at a time (resumable) and write\n"
     "        DIR/index.csv and DIR/aggregate.csv, or emit a Slurm array / GNU parallel job list\n"
     "\n"
+    "fedgrid --version prints the version, git revision and build (flags, instruction set).\n"
     "Every command accepts --help. Exit codes: 0 ok, 1 internal or system error (e.g. a full\n"
     "disk), 2 bad input, 3 the run diverged (a NaN or infinite loss or parameter), 128 + signal\n"
     "when a run was stopped by a signal.\n";
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::fputs(app::version_text().c_str(), stdout);
+    return check_stdout(0);
   }
   const std::string cmd = args[0];
   args.erase(args.begin());

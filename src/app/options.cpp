@@ -37,9 +37,38 @@ static uint64_t parse_seed(const std::string& cmd, const std::string& v) {
   return n;
 }
 
+std::vector<std::string> split_equals(const std::vector<std::string>& args,
+                                      const std::string& cmd) {
+  static const char* const kValued[] = {"--out",    "--seed",     "--threads", "--checkpoint-every",
+                                        "--resume", "--progress", "--jobs",    "--emit"};
+  static const char* const kSwitches[] = {"--quiet",   "--force",   "--allow-large", "--help",
+                                          "--dry-run", "--collect", "--version"};
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    const auto eq = a.find('=');
+    if (a.rfind("--", 0) != 0 || eq == std::string::npos) {
+      out.push_back(a);
+      continue;
+    }
+    const std::string flag = a.substr(0, eq);
+    bool valued = false, is_switch = false;
+    for (const char* f : kValued) valued = valued || flag == f;
+    for (const char* f : kSwitches) is_switch = is_switch || flag == f;
+    if (is_switch) throw util::InputError(cmd + ": " + flag + " takes no value, found '" + a + "'");
+    if (!valued) {  // --set=, --cfg=, --log= keep their form; others are unknown options
+      out.push_back(a);
+      continue;
+    }
+    out.push_back(flag);
+    out.push_back(a.substr(eq + 1));
+  }
+  return out;
+}
+
 // Parses the options common to the subcommands; `allowed` lists the flags this one takes.
-Options parse_options(const std::vector<std::string>& args, const std::string& cmd,
+Options parse_options(const std::vector<std::string>& given, const std::string& cmd,
                       const std::string& allowed) {
+  const std::vector<std::string> args = split_equals(given, cmd);
   Options o;
   auto need_value = [&](std::size_t& i, const std::string& flag) {
     if (i + 1 >= args.size()) throw util::InputError(cmd + ": " + flag + " expects a value");
@@ -73,6 +102,9 @@ Options parse_options(const std::vector<std::string>& args, const std::string& c
     } else if (a == "--checkpoint-every") {
       check("--checkpoint-every");
       o.checkpoint_every = static_cast<int>(parse_count(cmd, a, need_value(i, a), 1, 1 << 30));
+    } else if (a == "--progress") {
+      check("--progress");
+      o.progress = util::ProgressMode::parse(need_value(i, a), cmd + ": --progress");
     } else if (a == "--resume") {
       check("--resume");
       o.resume = need_value(i, a);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "util/progress.hpp"
+
 namespace fedgrid::app {
 
 struct Options {
@@ -21,8 +23,13 @@ struct Options {
   int threads = 0;           // 0 = every core
   std::vector<std::string> engine_args;
   int checkpoint_every = 0;
-  std::string resume;  // run folder to continue
+  std::string resume;           // run folder to continue
+  util::ProgressMode progress;  // --progress (run)
 };
+
+// "--flag=value" as "--flag value" for the flags that take a value (the usual GNU form); a
+// switch given a value is an error. --set=, --cfg= and --log= are left whole.
+std::vector<std::string> split_equals(const std::vector<std::string>& args, const std::string& cmd);
 
 // Parses `args` of command `cmd`; `allowed` lists the flags this command takes ("-o --set ...").
 // --cfg=/--log= values are checked against the SimGrid allow-list. Throws util::InputError.

@@ -1,9 +1,12 @@
 // Manifest, checkpoint invocation and the --resume identity checks (see run_record.hpp).
 #include "app/run_record.hpp"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "io/fingerprint.hpp"
 #include "io/simgrid_cfg.hpp"
@@ -20,6 +23,47 @@ namespace fedgrid::app {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      return line.substr(line.find(':') + 2);
+    }
+  }
+  return "unknown";
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+bool portable_build() { return io::build_fingerprint().find("portable=ON") != std::string::npos; }
+
+std::string version_text() {
+  return std::string("fedgrid 0.1 (git ") + FEDGRID_GIT_REVISION + ")\nbuild: " + build_text() +
+         "\nresults: byte-identical for the same scenario and seed on " +
+         (portable_build() ? "any x86-64 CPU (portable build)"
+                           : "CPUs with this instruction set (native build; configure with "
+                             "-DFEDGRID_PORTABLE=ON for any x86-64)") +
+         "\n";
+}
+
 std::string manifest_json(const io::Scenario& s, const std::string& command_line, int threads) {
   std::string j = "{\n";
   j += "  \"fedgrid_version\": \"0.1\",\n";
@@ -32,6 +76,13 @@ std::string manifest_json(const io::Scenario& s, const std::string& command_line
   j += "  \"model_file\": " + metrics::json_string(s.model_file) + ",\n";
   j += "  \"seed\": " + std::to_string(s.seed) + ",\n";
   j += "  \"threads\": " + std::to_string(threads) + ",\n";
+  // Where and with what the bytes were made: a native build's (-march=native) results are
+  // reproducible on CPUs with the same instruction set, a portable build's on any x86-64.
+  j += "  \"build\": " + metrics::json_string(build_text()) + ",\n";
+  j += "  \"portable\": " + std::string(portable_build() ? "true" : "false") + ",\n";
+  j += "  \"cpu\": " + metrics::json_string(cpu_model()) + ",\n";
+  j += "  \"host\": " + metrics::json_string(host_name()) + ",\n";
+  j += "  \"started\": " + metrics::json_string(utc_now()) + ",\n";
   j += "  \"resolved_scenario\": " + metrics::json_string(s.resolved) + "\n";
   return j + "}\n";
 }

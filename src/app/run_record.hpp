@@ -26,6 +26,12 @@ std::string resolved_text(const io::Scenario& s);
 // SimGrid and Eigen versions.
 std::string build_text();
 
+// True for builds configured with -DFEDGRID_PORTABLE=ON (no -march=native).
+bool portable_build();
+
+// What `fedgrid --version` prints: version, git revision, build, where results reproduce.
+std::string version_text();
+
 // The invocation stored in checkpoints; `inputs` = io::inputs_fingerprint(s).
 std::string invocation_yaml(const Options& o, const io::Scenario& s, const std::string& inputs);
 

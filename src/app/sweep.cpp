@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/options.hpp"
 #include "app/shell_quote.hpp"
 #include "app/sweep_pool.hpp"
 #include "app/sweep_results.hpp"
@@ -86,7 +87,8 @@ struct SweepOptions {
   bool dry_run = false, collect = false, quiet = false, help = false, allow_large = false;
 };
 
-static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
+static SweepOptions parse_sweep_options(const std::vector<std::string>& given) {
+  const std::vector<std::string> args = split_equals(given, "sweep");
   SweepOptions o;
   auto value = [&](std::size_t& i) {
     if (i + 1 >= args.size()) throw util::InputError("sweep: " + args[i] + " expects a value");
@@ -123,6 +125,8 @@ static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
       }
     } else if (a == "--set") {
       o.sets.push_back(value(i));
+    } else if (a.rfind("--set=", 0) == 0) {
+      o.sets.push_back(a.substr(6));
     } else if (a == "--emit") {
       o.emit = value(i);
       if (o.emit != "slurm" && o.emit != "parallel") {

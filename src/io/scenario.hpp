@@ -70,7 +70,11 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 // Loads models/*.yaml into a ModelSpec.
 nn::ModelSpec load_model_spec(const std::string& path);
 
-// Resolves a relative path: against `base_dir` if the file exists there, else as given.
+// Resolves a relative path: against `base_dir` (the scenario's folder) if the file exists
+// there, else as given if it exists (the working folder), else in each folder of FEDGRID_PATH
+// (colon-separated) and then the installed share folder (<exe>/../share/fedgrid, then the
+// configured one), each with the path as written and without its leading "../" parts; else as
+// given (the caller's check then names the key).
 std::string resolve_path(const std::string& path, const std::string& base_dir);
 
 }  // namespace fedgrid::io

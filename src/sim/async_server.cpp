@@ -242,13 +242,12 @@ void AsyncServer::learn(metrics::UpdateRecord& r) {
 }
 
 void AsyncServer::progress(const metrics::UpdateRecord& r) const {
-  if (setup_.quiet) return;
-  std::fprintf(stderr,
-               "[fedgrid] update %ld/%d  t=%.3f  updates %d  staleness %.2f (max %ld)  "
-               "test_acc %s\n",
-               r.version, algo_.config().rounds, r.t_end, r.updates, r.mean_staleness,
-               r.max_staleness,
-               std::isnan(r.test_accuracy) ? "-" : metrics::fmt(r.test_accuracy).c_str());
+  if (!setup_.progress) return;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "  updates %d  staleness %.2f (max %ld)  test_acc %s", r.updates,
+                r.mean_staleness, r.max_staleness,
+                std::isnan(r.test_accuracy) ? "-" : metrics::fmt(r.test_accuracy).c_str());
+  setup_.progress->step(r.version, r.t_end, buf);
 }
 
 void AsyncServer::run() {
@@ -260,6 +259,7 @@ void AsyncServer::run() {
     // No job in flight and no device will ever be on again: nothing can happen any more.
     if (empty_slots_.size() == run_.slots.size() && all_gone()) {
       if (!setup_.quiet) {
+        if (setup_.progress) setup_.progress->interrupt();
         std::fprintf(stderr, "[fedgrid] every client device is off for good at t=%.3f: stopping\n",
                      sg4::Engine::get_clock());
       }

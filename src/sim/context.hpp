@@ -18,6 +18,7 @@
 #include "io/experiment.hpp"
 #include "metrics/recorder.hpp"
 #include "train/math.hpp"
+#include "util/progress.hpp"
 
 namespace fedgrid::sim {
 
@@ -82,6 +83,7 @@ struct RunSetup {
   std::vector<double> stage_work;  // work per sample of each stage (flop)
   uint64_t model_bytes = 0;
   bool quiet = false;
+  util::Progress* progress = nullptr;  // null when quiet
   // Client availability (availability.hpp): devices go off and on through host state profiles;
   // a slot actor killed mid-round is reported `failed` by on_slot_killed().
   bool availability = false;

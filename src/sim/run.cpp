@@ -378,8 +378,16 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   ctx.setup.math = math.get();
   if (opt.stop_on_signals) ctx.setup.stop_signal = &g_stop_signal;
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
+  std::optional<util::Progress> progress;
+  if (!opt.quiet && opt.progress.kind != util::ProgressMode::kNone) {
+    const auto& a = algo.config();
+    progress.emplace(opt.progress, ctx.async ? "update" : "round", a.rounds,
+                     a.time_budget > 0 ? a.time_budget : INFINITY);
+    ctx.setup.progress = &*progress;
+  }
   const auto t_run = Clock::now();
   engine.run();
+  if (progress) progress->finish();
   if (ctx.results.failure)
     std::rethrow_exception(ctx.results.failure);  // e.g. a full disk: no summary.json
   if (opt.diverged_round && !ctx.results.diverged.empty())

@@ -7,12 +7,14 @@
 
 #include "io/checkpoint.hpp"
 #include "io/experiment.hpp"
+#include "util/progress.hpp"
 
 namespace fedgrid::sim {
 
 struct RunOptions {
   std::string out_dir;
   bool quiet = false;
+  util::ProgressMode progress;           // the progress line on stderr (none when quiet)
   std::vector<std::string> engine_args;  // --cfg=... / --log=... handed to SimGrid
   bool plan_only = false;    // build platform and plan, print it (and write plan.csv), no run
   int threads = 0;           // math threads (0 = every core); results do not depend on it

@@ -37,12 +37,13 @@ void nic_actor(Context* ctx, std::vector<int> started, sg4::SemaphorePtr done) {
   }
 }
 
-void progress(const Context* ctx, const metrics::RoundRecord& r, int rounds) {
-  if (ctx->setup.quiet) return;
-  std::fprintf(stderr,
-               "[fedgrid] round %d/%d  t=%.3f  full %d  partial %d  dropped %d  test_acc %s\n",
-               r.round, rounds, r.t_end, r.full, r.partial, r.dropped,
-               std::isnan(r.test_accuracy) ? "-" : metrics::fmt(r.test_accuracy).c_str());
+void progress(const Context* ctx, const metrics::RoundRecord& r) {
+  if (!ctx->setup.progress) return;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "  full %d  partial %d  dropped %d  test_acc %s", r.full,
+                r.partial, r.dropped,
+                std::isnan(r.test_accuracy) ? "-" : metrics::fmt(r.test_accuracy).c_str());
+  ctx->setup.progress->step(r.round, r.t_end, buf);
 }
 
 // Hands the round's orders to the slots (slot i plays the i-th selected client) and returns
@@ -222,7 +223,7 @@ double server_round(Context* ctx, const fl::RoundPlan& plan, double t0, fl::Serv
   if (ctx->setup.math) ctx->results.diverged = metrics::non_finite_after_round(rr, model.params);
   ctx->setup.recorder->round(rr);
   ctx->results.rounds_done = plan.round;
-  progress(ctx, rr, algo.config().rounds);
+  progress(ctx, rr);
   return rr.t_end;
 }
 
