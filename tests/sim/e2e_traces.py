@@ -9,9 +9,11 @@ import json
 import math
 import os
 import re
+import shutil
+import signal
 import tempfile
 
-from e2e_lib import CI, ROOT, check, main, rows, run
+from e2e_lib import CI, ROOT, check, main, rows, run, start_run, stop_at_round
 
 TRACES = os.path.join(ROOT, "platforms", "traces")
 TOL = 1e-6
@@ -168,6 +170,39 @@ def case_device_traces():
         check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
         print("fedscale: %d full updates, largest error %.3g s; %d availability changes"
               % (n, worst, events))
+
+
+def case_trace_fingerprints():
+    # --resume refuses a run whose clients CSV, FedScale capacity or behaviour trace changed.
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("clients-6.csv", "fedscale-capacity-8.csv", "fedscale-behaviour-8.csv"):
+            shutil.copy(os.path.join(TRACES, name), os.path.join(tmp, name))
+        runs = (("clients_csv: clients-6.csv", "", [("clients-6.csv", "clients csv")]),
+                ("fedscale: {capacity: fedscale-capacity-8.csv}",
+                 "availability: {model: fedscale, file: fedscale-behaviour-8.csv}\n",
+                 [("fedscale-capacity-8.csv", "FedScale capacity"),
+                  ("fedscale-behaviour-8.csv", "FedScale behaviour trace")]))
+        for i, (platform, availability, files) in enumerate(runs):
+            scen = os.path.join(tmp, "scen%d.yaml" % i)
+            open(scen, "w").write(
+                "seed: 3\nclients: 6\ndata: {dataset: synthetic, synthetic: {train: 600, "
+                "test: 100, features: 20, classes: 4}}\nmodel: %s\nplatform: {%s}\n%s"
+                "timing: {stage_time: deterministic}\nalgorithm: {name: fedavg, rounds: 5000}\n"
+                "training: {lr: 0.1, batch: 10}\nevaluation: {every: 100}\n"
+                % (os.path.join(ROOT, "models", "ci-mlp.yaml"), platform, availability))
+            d = os.path.join(tmp, "run%d" % i)
+            code, err = stop_at_round(start_run(["run", scen, "-o", d, "--threads", "1"]), 20,
+                                      signal.SIGINT)
+            check(code == 130, "exit %d:\n%s" % (code, err[-1000:]))
+            for name, what in files:
+                f = os.path.join(tmp, name)
+                before = open(f, "rb").read()
+                open(f, "ab").write(b"# a comment\n")
+                out = run(["run", "--resume", d], expect=2)
+                check("the %s file %s" % (what, f) in out, out)
+                open(f, "wb").write(before)
+        print("trace_fingerprints: a changed clients CSV, FedScale capacity or behaviour trace "
+              "is refused at --resume")
 
 
 main(globals())
