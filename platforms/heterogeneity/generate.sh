@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the heterogeneity family in this folder: 20-client star platforms whose client speeds
-# have the same mean (1250 flop/s = samples/s) and a growing spread, each with per-client links
+# have the same mean (1250 flop/s = samples x stages / s) and a growing spread, each with per-client links
 # (bandwidth lognormal, median 1.25e6 B/s, sigma 1; latency U(5 ms, 50 ms)) behind a shared server
 # link (1.25e8 B/s, 0.1 ms). Seed 1234, as the paper scenarios. Prints each file's realised CV.
 # usage: platforms/heterogeneity/generate.sh [FEDGRID]   (default: build/fedgrid)

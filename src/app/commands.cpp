@@ -211,9 +211,11 @@ int cmd_platform(const std::vector<std::string>& args) {
   }
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
   if (!s.platform.generate) {
-    throw util::InputError(s.file +
-                           ": key 'platform.generate': expected a generator spec, found "
-                           "a platform file");
+    throw util::InputError(s.file + ": key 'platform.generate': expected a generator spec, found " +
+                           (s.platform.table
+                                ? std::string("a per-client file (its platform.xml is written by "
+                                              "`fedgrid run` and `fedgrid plan -o DIR`)")
+                                : std::string("a platform file")));
   }
   platform::Platform p =
       platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"));

@@ -13,7 +13,7 @@ namespace fedgrid::fl {
 
 // What the server knows about a client before the run.
 struct ClientInfo {
-  double speed = 0;       // capability P_u: samples x stages per second (host speed / work)
+  double speed = 0;       // capability P_u: samples x stages / s (host speed / work)
   double comm_time = 0;   // estimated download + upload time of the full model (B_u)
   std::size_t shard = 0;  // samples in its shard
 };

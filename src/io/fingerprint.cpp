@@ -90,7 +90,17 @@ std::vector<std::pair<std::string, std::string>> run_inputs(const Scenario& s) {
                                                       {"model", s.model_file}};
   if (!s.platform.file.empty()) in.push_back({"platform", s.platform.file});
   for (const auto& p : s.platform.profile_files) in.push_back({"profile", p});
-  if (!s.availability.trace_file.empty()) in.push_back({"outage trace", s.availability.trace_file});
+  if (!s.platform.clients_file.empty()) {
+    in.push_back(
+        {s.platform.fedscale ? "FedScale capacity" : "clients csv", s.platform.clients_file});
+  }
+  if (!s.availability.trace_file.empty() &&
+      s.availability.format != platform::TraceFormat::kClientsCsv) {  // (read as the platform)
+    in.push_back({s.availability.format == platform::TraceFormat::kFedscale
+                      ? "FedScale behaviour trace"
+                      : "outage trace",
+                  s.availability.trace_file});
+  }
   // Files named by the algorithm's path parameters (e.g. adel-fl's inputs_csv).
   if (const fl::AlgorithmInfo* info = fl::find_algorithm(s.algorithm.name)) {
     for (const fl::ParamSpec& p : info->params) {

@@ -194,13 +194,31 @@ static platform::Distribution load_distribution(YamlMap m, bool allow_zero) {
 }
 
 static PlatformConfig load_platform(YamlMap m, int clients, const std::string& base) {
-  m.allow({"file", "generate"});
+  m.allow({"file", "generate", "clients_csv", "fedscale"});
   PlatformConfig pc;
-  if (m.has("file") == m.has("generate")) {
-    m.fail("file", "exactly one of 'file' (a SimGrid XML) or 'generate' (a generator spec)",
-           m.has("file") ? "both" : "neither");
+  const int given = m.has("file") + m.has("generate") + m.has("clients_csv") + m.has("fedscale");
+  if (given != 1) {
+    m.fail(m.has("file") || given == 0 ? "file"
+           : m.has("generate")         ? "generate"
+                                       : "clients_csv",
+           "exactly one of 'file' (a SimGrid XML), 'generate' (a generator spec), 'clients_csv' "
+           "(a per-client CSV) or 'fedscale' (FedScale device capacities)",
+           given == 0 ? "none" : std::to_string(given) + " of them");
   }
-  if (m.has("file")) {
+  if (m.has("clients_csv")) {
+    pc.clients_file = resolve_path(m.get_string("clients_csv"), base);
+    require_file(m, "clients_csv", "CSV file", pc.clients_file);
+    pc.table = platform::read_clients_csv(pc.clients_file, clients);  // errors now
+  } else if (m.has("fedscale")) {
+    YamlMap f = m.get_map("fedscale");
+    f.allow({"capacity", "augmentation"});
+    pc.fedscale = true;
+    pc.clients_file = resolve_path(f.get_string("capacity"), base);
+    require_file(f, "capacity", "CSV file", pc.clients_file);
+    const double augmentation = f.get_double("augmentation", 1e-300, kInf, 3.0);
+    pc.table = platform::read_fedscale_capacity(pc.clients_file, clients, augmentation);
+    f.finish();
+  } else if (m.has("file")) {
     pc.file = resolve_path(m.get_string("file"), base);
     require_file(m, "file", "SimGrid platform file", pc.file);
   } else {
@@ -279,7 +297,7 @@ static platform::AvailabilitySpec load_availability(YamlMap m, const std::string
                                                     int clients) {
   m.allow({"model", "fraction", "mean_up", "mean_down", "file"});
   platform::AvailabilitySpec a;
-  const std::string model = m.get_choice("model", {"always", "random", "trace"});
+  const std::string model = m.get_choice("model", {"always", "random", "trace", "fedscale"});
   if (model == "random") {
     a.model = platform::AvailabilityModel::kRandom;
     a.fraction = m.get_double("fraction", 0, 1, 1.0);
@@ -290,6 +308,12 @@ static platform::AvailabilitySpec load_availability(YamlMap m, const std::string
     a.trace_file = resolve_path(m.get_string("file"), base);
     require_file(m, "file", "CSV file", a.trace_file);
     platform::read_outage_trace(a.trace_file, clients);  // errors now, with file:line
+  } else if (model == "fedscale") {
+    a.model = platform::AvailabilityModel::kTrace;
+    a.format = platform::TraceFormat::kFedscale;
+    a.trace_file = resolve_path(m.get_string("file"), base);
+    require_file(m, "file", "CSV file", a.trace_file);
+    platform::read_fedscale_behaviour(a.trace_file, clients);  // errors now
   }
   m.finish();
   return a;
@@ -341,10 +365,23 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   }
   const auto [algorithm, info] = load_algorithm(m.get_map("algorithm"), base, s.clients);
   s.algorithm = algorithm;
+  const bool csv_active = !s.platform.fedscale && !s.platform.clients_file.empty() &&
+                          platform::clients_csv_has_active(s.platform.clients_file);
   if (m.has("availability")) {
+    if (csv_active) {
+      m.fail("availability",
+             "no 'availability' section: the 'active' column of platform.clients_csv (" +
+                 s.platform.clients_file + ") says when each device is on",
+             "both");
+    }
     s.availability = load_availability(m.get_map("availability"), base, s.clients);
   } else {
     m.get_node("availability");
+    if (csv_active) {
+      s.availability.model = platform::AvailabilityModel::kTrace;
+      s.availability.format = platform::TraceFormat::kClientsCsv;
+      s.availability.trace_file = s.platform.clients_file;
+    }
   }
   if (!s.platform.file.empty()) {  // checked here: SimGrid aborts on many bad platforms
     s.platform.profile_files =

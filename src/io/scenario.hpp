@@ -10,6 +10,7 @@
 #include "fl/config.hpp"
 #include "nn/model_spec.hpp"
 #include "platform/availability.hpp"
+#include "platform/client_table.hpp"
 #include "platform/platform.hpp"
 
 namespace fedgrid::io {
@@ -29,6 +30,11 @@ struct DataConfig {
 struct PlatformConfig {
   std::string file;  // given SimGrid XML (resolved path), or empty when generated
   std::optional<platform::PlatformSpec> generate;
+  // clients_csv or fedscale.capacity: the file (resolved) and its table, built in place like a
+  // generated platform once the model's bytes and work are known (platform::resolve).
+  std::string clients_file;
+  bool fedscale = false;  // clients_file is a FedScale device capacity export
+  std::optional<platform::ClientTable> table;
   std::vector<std::string> profile_files;  // state/speed/... files the XML names (resolved)
 };
 

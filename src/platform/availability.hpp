@@ -1,7 +1,9 @@
 // Client availability: when each client's device is switched off and on again. Either random
 // (a seeded fraction of the clients alternates exponential up and down periods) or read from a
-// trace file (client,off,on rows). The sim layer turns each client's timeline into a SimGrid
-// host state profile; this module knows nothing of SimGrid, so it is tested on its own.
+// trace file: FedGrid's outages (client,off,on rows), a FedScale behaviour trace (periodic
+// active intervals) or the `active` column of a clients CSV. The sim layer turns each client's
+// timeline into a SimGrid host state profile; this module knows nothing of SimGrid, so it is tested
+// on its own.
 #pragma once
 
 #include <cstdint>
@@ -9,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "platform/client_table.hpp"
 #include "util/rng.hpp"
 
 namespace fedgrid::platform {
 
 enum class AvailabilityModel { kAlways, kRandom, kTrace };
+// The format of a trace file.
+enum class TraceFormat { kOutages, kFedscale, kClientsCsv };
 
 struct AvailabilitySpec {
   AvailabilityModel model = AvailabilityModel::kAlways;
@@ -21,6 +26,7 @@ struct AvailabilitySpec {
   double mean_up = 0;      // random: mean time from start or recovery to the next failure (s)
   double mean_down = 0;    // random: mean time a failed device stays off (s)
   std::string trace_file;  // trace: resolved path of the CSV file
+  TraceFormat format = TraceFormat::kOutages;
 };
 
 // One off period of one client: off at `off`, back on at `on` (inf = never).
@@ -43,13 +49,17 @@ class ClientTimeline {
   ClientTimeline() = default;  // always on
   // Random: up ~ Exp(mean_up), down ~ Exp(mean_down), from (seed, "availability", client).
   ClientTimeline(uint64_t seed, int client, double mean_up, double mean_down);
-  // From a trace: this client's outages in time order.
-  explicit ClientTimeline(std::vector<Outage> outages);
+  // From a trace: this client's outages in time order; then, when `period` is finite, the
+  // outages of `block` shifted by period, 2 period, ... for ever.
+  explicit ClientTimeline(std::vector<Outage> outages, std::vector<Outage> block = {},
+                          double period = std::numeric_limits<double>::infinity());
 
   bool empty() const { return kind_ == Kind::kNone; }
   // Date of the next change and the state it sets (false = off). Returns false when there is
   // no further change.
   bool next(double* date, bool* on);
+  // When the device goes off for good (inf: never).
+  double gone_at() const;
 
  private:
   enum class Kind { kNone, kRandom, kTrace };
@@ -60,10 +70,17 @@ class ClientTimeline {
   bool on_ = true;
   std::vector<Outage> outages_;
   std::size_t index_ = 0;
+  std::vector<Outage> block_;
+  double period_ = std::numeric_limits<double>::infinity();
+  double shift_ = 0;  // of the block being played
 };
 
+// The timeline of a device that is on during `a`'s intervals (repeating with its period) and
+// off otherwise; touching intervals merge.
+ClientTimeline timeline_from_on_intervals(int client, const OnIntervals& a);
+
 // The timelines of all clients for a spec (random: the failing clients are drawn from
-// (seed, "availability-clients")). Trace files are read here.
+// (seed, "availability-clients")). Trace files (every format) are read here.
 std::vector<ClientTimeline> make_timelines(const AvailabilitySpec& spec, int clients,
                                            uint64_t seed);
 

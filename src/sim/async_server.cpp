@@ -35,9 +35,8 @@ AsyncServer::AsyncServer(Context* ctx)
   const int U = setup_.exp->scenario.clients;
   gone_.assign(U, std::numeric_limits<double>::infinity());
   if (spec.model == platform::AvailabilityModel::kTrace) {
-    for (const auto& o : platform::read_outage_trace(spec.trace_file, U)) {
-      if (std::isinf(o.on)) gone_[o.client] = o.off;
-    }
+    const auto timelines = platform::make_timelines(spec, U, setup_.exp->scenario.seed);
+    for (int u = 0; u < U; ++u) gone_[u] = timelines[u].gone_at();
   }
 }
 

@@ -141,11 +141,14 @@ void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
   }
 }
 
-void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& infos) {
+void print_plan(const fl::Algorithm& algo, const World& world) {
+  const std::vector<fl::ClientInfo>& infos = world.infos;
   const auto& cfg = algo.config();
   std::printf("algorithm %s, %d rounds, %zu clients, m = %.6g", cfg.name.c_str(), cfg.rounds,
               infos.size(), algo.m());
   std::printf("%s", algo.plan_note().c_str());
+  std::printf("\nheterogeneity: CV of client speeds %.6g, CV of communication times %.6g",
+              world.heterogeneity, world.comm_heterogeneity);
   std::printf("\nclient capabilities P_u and communication times B_u:\n");
   for (std::size_t u = 0; u < infos.size(); ++u) {
     std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, infos[u].speed,
@@ -350,7 +353,7 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   check_deadlines(exp, algo, world.infos);
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
-    print_plan(algo, world.infos);
+    print_plan(algo, world);
     if (!temp_dir && !ctx.async) metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }

@@ -13,6 +13,7 @@
 #include <xbt/config.hpp>
 
 #include "platform/availability.hpp"
+#include "platform/client_table.hpp"
 #include "platform/platform.hpp"
 #include "util/error.hpp"
 
@@ -38,6 +39,16 @@ NetFactors network_factors() {
     f.bw = simgrid::config::get_value<double>("network/bandwidth-factor");
   }
   return f;
+}
+
+// The same factors and SimGrid's TCP window, for platform::resolve.
+platform::NetworkFactors resolve_factors() {
+  const NetFactors f = network_factors();
+  platform::NetworkFactors n;
+  n.latency = f.lat;
+  n.bandwidth = f.bw;
+  n.tcp_gamma = simgrid::config::get_value<double>("network/TCP-gamma");
+  return n;
 }
 
 // Estimated transfer time of `bytes` over a route of latency `lat` and bottleneck bandwidth `bw`.
@@ -100,6 +111,7 @@ void route_params(Context& ctx, World& w, const std::string& where) {
   auto& engine = *sg4::Engine::get_instance();
   std::vector<std::vector<sg4::Link*>> routes(sc.clients);
   std::unordered_map<const sg4::Link*, int> clients_on_link;
+  std::vector<double> speeds, comm_times;
   for (int u = 0; u < sc.clients; ++u) {
     const std::string name = "client-" + std::to_string(u);
     sg4::Host* h = engine.host_by_name_or_null(name);
@@ -112,15 +124,20 @@ void route_params(Context& ctx, World& w, const std::string& where) {
     ctx.setup.client_hosts.push_back(h);
     ClientParams& c = ctx.setup.clients[u];
     std::vector<sg4::Link*>& links = routes[u];
-    c.upload_margin = with_slack(route_estimate(h, ctx.setup.server_host, bytes, f, links));
+    const double up = route_estimate(h, ctx.setup.server_host, bytes, f, links);
+    c.upload_margin = with_slack(up);
     const double down = route_estimate(ctx.setup.server_host, h, bytes, f, links);
     c.download_margin = with_slack(down);
+    speeds.push_back(h->get_speed());
+    comm_times.push_back(down + up);
     w.infos.push_back(
         {h->get_speed() / work, down + c.upload_margin, ctx.setup.exp->shards[u].size()});
     std::sort(links.begin(), links.end());
     links.erase(std::unique(links.begin(), links.end()), links.end());
     for (const sg4::Link* l : links) ++clients_on_link[l];
   }
+  if (std::isnan(w.heterogeneity)) w.heterogeneity = platform::coefficient_of_variation(speeds);
+  w.comm_heterogeneity = platform::coefficient_of_variation(comm_times);
   for (int u = 0; u < sc.clients; ++u) {
     ctx.setup.clients[u].own_route =
         std::all_of(routes[u].begin(), routes[u].end(),
@@ -216,6 +233,7 @@ void slot_params(Context& ctx, const platform::Platform& p, World& w) {
   const double server_bw =
       p.server_bandwidth ? *p.server_bandwidth : std::numeric_limits<double>::infinity();
   const double server_lat = p.server_bandwidth ? p.server_latency : 0.0;
+  std::vector<double> comm_times;
   for (std::size_t u = 0; u < p.clients.size(); ++u) {
     const auto& h = p.clients[u];
     ClientParams& c = ctx.setup.clients[u];
@@ -228,7 +246,9 @@ void slot_params(Context& ctx, const platform::Platform& p, World& w) {
     c.download_margin = with_slack(down);
     c.own_route = !p.server_bandwidth;  // the slot's access link only
     w.infos.push_back({h.speed / work, down + c.upload_margin, ctx.setup.exp->shards[u].size()});
+    comm_times.push_back(2 * down);  // the upload's estimate is the download's
   }
+  w.comm_heterogeneity = platform::coefficient_of_variation(comm_times);
 }
 
 }  // namespace
@@ -244,11 +264,16 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
   std::vector<platform::ClientTimeline> timelines;
   if (ctx.setup.availability)
     timelines = platform::make_timelines(sc.availability, sc.clients, sc.seed);
-  if (!pc.generate) {
+  if (!pc.generate && !pc.table) {
     load_xml(engine, ctx, w, timelines);
   } else {
+    // A clients CSV or FedScale capacities: the link parameters that give the times asked for.
+    const auto& work = ctx.setup.stage_work;
     const platform::Platform p =
-        platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
+        pc.table ? platform::resolve(
+                       *pc.table, {std::accumulate(work.begin(), work.end(), 0.0),
+                                   static_cast<double>(ctx.setup.model_bytes), resolve_factors()})
+                 : platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
     w.heterogeneity = p.heterogeneity;
     w.host_slots = slots < sc.clients && !ctx.setup.availability;
     ctx.setup.constant_speed_hosts = true;  // no speed profiles; one slot per client host at a time

@@ -22,7 +22,9 @@ constexpr int kSlotStackNoGuardKiB = 16;
 
 struct World {
   std::string platform_file;  // loaded XML; empty with host slots
-  double heterogeneity = 0;   // CV of the client speeds (NaN for a given XML file)
+  double heterogeneity = 0;   // CV of the client host speeds (every kind of platform)
+  // CV of the clients' estimated communication times (download + upload of the model).
+  double comm_heterogeneity = 0;
   bool host_slots = false;
   std::vector<fl::ClientInfo> infos;  // per client, for the Algorithm
 };

@@ -1,0 +1,208 @@
+"""End-to-end tests of device traces (usage: e2e_traces.py FEDGRID REPO_ROOT CASE): a clients CSV
+(communication in seconds, and bandwidth + latency) and FedScale's capacity profile + behaviour
+trace (CSV exports) each give a run whose per-client phase times in clients.csv are the numbers
+the files imply, and whose availability.csv holds exactly the trace's changes up to the end.
+
+Tolerance of every time: 1e-6 s absolute (measured: 7e-9 s with a link latency, 2e-15 s without)."""
+import csv
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import tempfile
+
+from e2e_lib import CI, ROOT, check, main, rows, run, start_run, stop_at_round
+
+TRACES = os.path.join(ROOT, "platforms", "traces")
+TOL = 1e-6
+
+
+def read_table(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def on_changes(intervals, period, horizon):
+    """(date, state) changes of a device on during `intervals` (repeating every `period`; inf:
+    once), off otherwise, up to `horizon`; written independently of FedGrid's C++."""
+    spans, k = [], 0
+    while True:
+        shift = k * period if math.isfinite(period) else 0.0
+        if shift > horizon:
+            break
+        spans += [(a + shift, e + shift) for a, e in intervals]
+        if not math.isfinite(period):
+            break
+        k += 1
+    merged = []
+    for a, e in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((a, e))
+    out = []
+    if not merged or merged[0][0] > 0:
+        out.append((0.0, "off"))
+    for i, (a, e) in enumerate(merged):
+        if a > 0:
+            out.append((a, "on"))
+        if math.isfinite(e):
+            out.append((e, "off"))
+    return [(t, s) for t, s in out if t <= horizon]
+
+
+def check_availability(folder, expected_by_client):
+    """availability.csv against the trace's changes up to the run's end."""
+    end = json.load(open(os.path.join(folder, "summary.json")))["virtual_time"]
+    want = sorted((round(t, 9), u, s) for u, ch in expected_by_client.items() for t, s in ch
+                  if t < end)
+    got = sorted((round(float(r["t"]), 9), int(r["client"]), r["state"])
+                 for r in rows(os.path.join(folder, "availability.csv")))
+    check(got == want, "availability.csv:\n%s\nexpected (trace up to t=%s):\n%s" % (got, end, want))
+    return len(got)
+
+
+def check_phases(folder, expect):
+    """Every full update: download, compute and upload times of clients.csv against
+    expect(client) = (download s, compute s, upload s). Returns the largest error and the count."""
+    rounds = {int(r["round"]): r for r in rows(os.path.join(folder, "rounds.csv"))}
+    worst, n = 0.0, 0
+    for c in rows(os.path.join(folder, "clients.csv")):
+        if c["status"] != "full":
+            continue
+        t0 = float(rounds[int(c["round"])]["t_start"])
+        got = (float(c["t_download"]) - t0, float(c["t_compute"]) - float(c["t_download"]),
+               float(c["t_done"]) - float(c["t_compute"]))
+        want = expect(int(c["client"]), int(c["batch"]))
+        for g, w, what in zip(got, want, ("download", "compute", "upload")):
+            check(abs(g - w) <= TOL, "round %s client %s: %s took %.12g s, the trace implies %.12g s"
+                  % (c["round"], c["client"], what, g, w))
+            worst = max(worst, abs(g - w))
+        n += 1
+    return worst, n
+
+
+def cv(xs):
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs)) / m
+
+
+def case_device_traces():
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. Clients CSV with comm_time (seconds, download + upload) and an active column.
+        out = os.path.join(tmp, "csv")
+        run(["run", os.path.join(CI, "clients-csv.yaml"), "-o", out, "--quiet"])
+        summary = json.load(open(os.path.join(out, "summary.json")))
+        L, nbytes = summary["stages"], 4 * summary["params"]
+        table = {int(r["client"]): r for r in read_table(os.path.join(TRACES, "clients-6.csv"))}
+        speed = {u: float(r["speed"]) for u, r in table.items()}
+        comm = {u: float(r["comm_time"]) for u, r in table.items()}
+        worst, n = check_phases(out, lambda u, b: (comm[u] / 2, b * L / speed[u], comm[u] / 2))
+        check(n >= 20, "only %d full updates" % n)
+        active = {}
+        for u, r in table.items():
+            spans = []
+            for item in filter(None, r["active"].split(";")):
+                a, e = item.split(":")
+                spans.append((float(a), float(e)))
+            if spans:
+                active[u] = on_changes(spans, math.inf, 1e9)
+        events = check_availability(out, active)
+        check(events >= 4, "only %d availability changes" % events)
+        statuses = {c["status"] for c in rows(os.path.join(out, "clients.csv"))}
+        check({"full", "offline", "failed"} <= statuses, statuses)
+        het = cv(list(speed.values()))
+        check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
+        plan = run(["plan", os.path.join(CI, "clients-csv.yaml")])
+        m = re.search(r"CV of client speeds (\S+), CV of communication times (\S+)", plan)
+        check(m and abs(float(m.group(1)) - het) < 1e-5 and
+              abs(float(m.group(2)) - cv(list(comm.values()))) < 1e-5, plan)
+        print("clients csv: %d full updates, largest error %.3g s; %d availability changes"
+              % (n, worst, events))
+
+        # 2. The same clients with bandwidth (bytes/s) and latency (s): S bytes take
+        # latency + S / bandwidth, whatever SimGrid's factors.
+        link = os.path.join(tmp, "link.csv")
+        bw = {0: 1e4, 1: 2e4, 2: 5e3, 3: 1e5, 4: 8e3, 5: 3e4}
+        lat = {0: 0.01, 1: 0.0, 2: 0.05, 3: 0.001, 4: 0.1, 5: 0.02}
+        with open(link, "w") as f:
+            f.write("client,speed,bandwidth,latency\n")
+            for u in range(6):
+                f.write("%d,%r,%r,%r\n" % (u, speed[u], bw[u], lat[u]))
+        for model in ([], ["--cfg=network/model:CM02"]):
+            out = os.path.join(tmp, "link" + str(len(model)))
+            run(["run", os.path.join(CI, "clients-csv.yaml"), "-o", out, "--quiet",
+                 "--set", "platform.clients_csv=" + link] + model)
+            transfer = {u: lat[u] + nbytes / bw[u] for u in range(6)}
+            worst, n = check_phases(out, lambda u, b: (transfer[u], b * L / speed[u], transfer[u]))
+            check(n == 30, "%d full updates, expected all 30" % n)
+            check(not os.path.exists(os.path.join(out, "availability.csv")), "no trace given")
+            print("bandwidth + latency %s: %d full updates, largest error %.3g s"
+                  % (model or "LV08", n, worst))
+
+        # 3. FedScale: capacity profile (ms per sample, kbps) and behaviour trace; FedGrid
+        # client u = FedScale client u + 1; a sample trains in 3 x ms, a transfer of S bytes
+        # takes 8 S / (1000 kbps).
+        out = os.path.join(tmp, "fedscale")
+        run(["run", os.path.join(CI, "fedscale.yaml"), "-o", out, "--quiet"])
+        summary = json.load(open(os.path.join(out, "summary.json")))
+        nbytes = 4 * summary["params"]
+        cap = {int(r["client_id"]) - 1: r for r in
+               read_table(os.path.join(TRACES, "fedscale-capacity-8.csv"))}
+        ms = {u: float(cap[u]["computation"]) for u in range(6)}
+        kbps = {u: float(cap[u]["communication"]) for u in range(6)}
+        xfer = {u: 8 * nbytes / (1000 * kbps[u]) for u in range(6)}
+        worst, n = check_phases(out, lambda u, b: (xfer[u], 3 * b * ms[u] / 1000, xfer[u]))
+        check(n >= 20, "only %d full updates" % n)
+        behaviour = {}
+        for r in read_table(os.path.join(TRACES, "fedscale-behaviour-8.csv")):
+            u = int(r["client_id"]) - 1
+            if u < 6:
+                spans, _ = behaviour.get(u, ([], 0))
+                behaviour[u] = (spans + [(float(r["active"]), float(r["inactive"]))],
+                                float(r["finish_time"]))
+        expected = {u: on_changes(s, p, 1e4) for u, (s, p) in behaviour.items()}
+        events = check_availability(out, expected)
+        check(events >= 6, "only %d availability changes" % events)
+        het = cv([1 / ms[u] for u in range(6)])
+        check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
+        print("fedscale: %d full updates, largest error %.3g s; %d availability changes"
+              % (n, worst, events))
+
+
+def case_trace_fingerprints():
+    # --resume refuses a run whose clients CSV, FedScale capacity or behaviour trace changed.
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("clients-6.csv", "fedscale-capacity-8.csv", "fedscale-behaviour-8.csv"):
+            shutil.copy(os.path.join(TRACES, name), os.path.join(tmp, name))
+        runs = (("clients_csv: clients-6.csv", "", [("clients-6.csv", "clients csv")]),
+                ("fedscale: {capacity: fedscale-capacity-8.csv}",
+                 "availability: {model: fedscale, file: fedscale-behaviour-8.csv}\n",
+                 [("fedscale-capacity-8.csv", "FedScale capacity"),
+                  ("fedscale-behaviour-8.csv", "FedScale behaviour trace")]))
+        for i, (platform, availability, files) in enumerate(runs):
+            scen = os.path.join(tmp, "scen%d.yaml" % i)
+            open(scen, "w").write(
+                "seed: 3\nclients: 6\ndata: {dataset: synthetic, synthetic: {train: 600, "
+                "test: 100, features: 20, classes: 4}}\nmodel: %s\nplatform: {%s}\n%s"
+                "timing: {stage_time: deterministic}\nalgorithm: {name: fedavg, rounds: 5000}\n"
+                "training: {lr: 0.1, batch: 10}\nevaluation: {every: 100}\n"
+                % (os.path.join(ROOT, "models", "ci-mlp.yaml"), platform, availability))
+            d = os.path.join(tmp, "run%d" % i)
+            code, err = stop_at_round(start_run(["run", scen, "-o", d, "--threads", "1"]), 20,
+                                      signal.SIGINT)
+            check(code == 130, "exit %d:\n%s" % (code, err[-1000:]))
+            for name, what in files:
+                f = os.path.join(tmp, name)
+                before = open(f, "rb").read()
+                open(f, "ab").write(b"# a comment\n")
+                out = run(["run", "--resume", d], expect=2)
+                check("the %s file %s" % (what, f) in out, out)
+                open(f, "wb").write(before)
+        print("trace_fingerprints: a changed clients CSV, FedScale capacity or behaviour trace "
+              "is refused at --resume")
+
+
+main(globals())
