@@ -62,6 +62,10 @@ class ClientTimeline {
   std::size_t index_ = 0;
 };
 
+// The clients that can fail under the random model: exactly round(fraction * clients), drawn
+// from (seed, "availability-clients"); empty for the other models.
+std::vector<int> failing_clients(const AvailabilitySpec& spec, int clients, uint64_t seed);
+
 // The timelines of all clients for a spec (random: the failing clients are drawn from
 // (seed, "availability-clients")). Trace files are read here.
 std::vector<ClientTimeline> make_timelines(const AvailabilitySpec& spec, int clients,
