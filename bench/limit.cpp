@@ -1,8 +1,8 @@
-// bench_limit: training throughput of a model (Model::loss_and_gradient, forward + full backward,
-// one thread) against its GEMM-bound limit measured in the same run: the batch's matrix products
-// (dense: W X, dY X^T, W^T dY; conv2d: the same three on im2col columns) timed alone with Eigen's
-// float GEMM at their exact shapes. limit = batch / (sum of those GEMM times), i.e. the model's
-// GEMM FLOPs per sample / the GEMM rate at its shapes. Prints a table, writes JSON.
+// bench_limit: training (Model::loss_and_gradient, forward + full backward) and evaluation
+// (forward only) throughput of a model, one thread, against the core's peak float rate measured
+// in the same run (Eigen SGEMM 1024^3) with the model's exact FLOPs (Model::flops); second
+// column: the GEMM-bound limit of the step's products timed alone with Eigen at their shapes.
+// Compares the convolution paths side by side (--conv). Prints a table, writes JSON.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/scenario.hpp"
+#include "nn/lanes.hpp"
 #include "nn/model.hpp"
 #include "options.hpp"
 #include "util/rng.hpp"
@@ -32,8 +33,8 @@ struct Gemm {
 bench::Options defaults() {
   bench::Options o;
   o.out = std::string(FEDGRID_SOURCE_DIR) + "/bench/results/limit.json";
-  o.models = {"mlp", "cnn2"};
-  o.batches = {64, 256, 1024};
+  o.models = {"mlp", "cnn2", "vgg11"};
+  o.batches = {64, 256};
   o.seconds = 0.5;
   return o;
 }
@@ -105,23 +106,16 @@ double time_gemm(const Gemm& p, double seconds, int trials) {
   return best;
 }
 
-// Seconds per training step of the model at batch b (best of `trials` means).
-double time_model(const nn::Model& model, int b, double seconds, int trials) {
-  nn::Vector params, grad;
-  model.init_params(params, 1);
-  util::Rng rng(7, "bench");
-  nn::Matrix x(model.input_size(), b);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.normal());
-  std::vector<int> y(static_cast<std::size_t>(b));
-  for (int& v : y) v = static_cast<int>(rng.below(static_cast<uint64_t>(model.num_classes())));
-  nn::Workspace ws;
-  model.loss_and_gradient(params, x, y, grad, 0, ws);  // warm-up: sizes the workspace
+// Seconds per call of f (best of `trials` means over `seconds`), after one untimed call.
+template <class F>
+double time_calls(F&& f, double seconds, int trials) {
+  f();
   double best = 1e300;
   for (int t = 0; t < trials; ++t) {
     long calls = 0;
     const auto t0 = Clock::now();
     do {
-      model.loss_and_gradient(params, x, y, grad, 0, ws);
+      f();
       ++calls;
     } while (since(t0) < seconds / trials);
     best = std::min(best, since(t0) / static_cast<double>(calls));
@@ -129,24 +123,125 @@ double time_model(const nn::Model& model, int b, double seconds, int trials) {
   return best;
 }
 
-bench::Options parse(int argc, char** argv) {
+// The core's float peak as reached in practice: Eigen's SGEMM at a well-shaped 1024^3, GFLOP/s.
+double peak_gflops(double seconds) {
+  const int n = 1024;
+  nn::Matrix a = nn::Matrix::Random(n, n), b = nn::Matrix::Random(n, n), c(n, n);
+  const double s = time_calls([&] { c.noalias() = a * b; }, seconds, 3);
+  return 2.0 * n * n * n / s * 1e-9;
+}
+
+struct Step {
+  double train_s = 0, eval_s = 0;  // seconds per batch
+};
+
+// Training step (loss_and_gradient, full backward) and forward-only evaluation step (logits,
+// running statistics) of the model at batch b.
+Step time_model(const nn::Model& model, int b, double seconds, int trials) {
+  nn::Vector params, grad;
+  model.init_params(params, 1);
+  util::Rng rng(7, "bench");
+  nn::Matrix x(model.input_size(), b), logits;
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng.normal());
+  std::vector<int> y(static_cast<std::size_t>(b));
+  for (int& v : y) v = static_cast<int>(rng.below(static_cast<uint64_t>(model.num_classes())));
+  nn::Workspace ws;
+  Step s;
+  s.train_s =
+      time_calls([&] { model.loss_and_gradient(params, x, y, grad, 0, ws); }, seconds, trials);
+  s.eval_s = time_calls([&] { model.forward(params, x, logits, ws); }, seconds / 2, trials);
+  return s;
+}
+
+bench::Options parse(int argc, char** argv, std::vector<std::string>& convs) {
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::string(argv[i]) == "--conv" && i + 1 < argc) {
+      convs = bench::split_commas(argv[++i]);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
   return bench::parse_options(
-      argc, argv, defaults(), false,
+      int(rest.size()), rest.data(), defaults(), false,
       "usage: bench_limit [--out FILE.json] [--models mlp,cnn2] [--batches 64,256,1024]\n"
-      "                   [--seconds S]\n"
-      "Training throughput (forward + full backward, one thread) of each model next to its\n"
-      "GEMM-bound limit: the step's matrix products timed alone with Eigen at their shapes.\n"
+      "                   [--seconds S] [--conv auto,columns,direct,gemm]\n"
+      "Training (forward + full backward) and evaluation (forward only) throughput, one\n"
+      "thread, against the core's peak float rate measured in the same run (Eigen SGEMM\n"
+      "1024^3) with the model's exact FLOPs per sample (Model::flops), and against the\n"
+      "GEMM-bound limit of the same products timed alone with Eigen at their shapes.\n"
+      "--conv: convolution paths to compare (auto: lanes, kernel by shape; columns: im2col\n"
+      "per sample column; direct / gemm: lanes with that kernel everywhere).\n"
       "Models missing from models/ are skipped. S seconds per measurement (best of 3).\n");
+}
+
+// Selects a convolution path; false when it does not apply to the model.
+bool select_path(nn::Model& model, const std::string& conv) {
+  if (!model.lanes_capable() && conv != "auto") return false;  // no image layers: one path
+  model.use_lanes(conv != "columns");
+  nn::lanes::set_conv_policy(conv == "direct" ? 1 : conv == "gemm" ? 2 : 0);
+  return true;
+}
+
+struct Row {
+  std::string model, conv;
+  int batch = 0;
+  nn::ModelFlops flops;
+  Step step;
+  double gemm_s = 0, gemm_flops = 0;
+};
+
+void print_and_write(const std::vector<Row>& rows, const std::vector<double>& peaks,
+                     const std::string& out) {
+  const double peak = *std::max_element(peaks.begin(), peaks.end());
+  std::printf("peak: Eigen SGEMM 1024^3, 1 thread: %.1f GFLOP/s (max of", peak);
+  for (double p : peaks) std::printf(" %.1f", p);
+  std::printf(" measured before, between and after the models)\n");
+  std::printf("%-6s %5s %-7s %9s %9s %8s %8s %6s %6s %9s %6s\n", "model", "batch", "conv",
+              "train/s", "eval/s", "MF/train", "MF/fwd", "train%", "eval%", "GEMMlim/s", "ratio");
+  std::string json = "{\n  \"results\": [";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    const double train = r.batch / r.step.train_s, eval = r.batch / r.step.eval_s;
+    const double limit = r.batch / r.gemm_s;
+    const double train_gf = train * r.flops.training() * 1e-9;
+    const double eval_gf = eval * r.flops.forward * 1e-9;
+    std::printf("%-6s %5d %-7s %9.0f %9.0f %8.3f %8.3f %5.0f%% %5.0f%% %9.0f %6.2f\n",
+                r.model.c_str(), r.batch, r.conv.c_str(), train, eval, r.flops.training() * 1e-6,
+                r.flops.forward * 1e-6, 100 * train_gf / peak, 100 * eval_gf / peak, limit,
+                train / limit);
+    char row[1024];
+    std::snprintf(
+        row, sizeof row,
+        "%s\n    {\"model\": \"%s\", \"batch\": %d, \"conv\": \"%s\", "
+        "\"train_samples_per_s\": %.6g, \"eval_samples_per_s\": %.6g, "
+        "\"flops_forward\": %.0f, \"flops_backward\": %.0f, \"flops_skipped\": %.0f, "
+        "\"train_gflops\": %.4g, \"eval_gflops\": %.4g, \"train_fraction_of_peak\": %.4g, "
+        "\"eval_fraction_of_peak\": %.4g, \"gemm_limit_samples_per_s\": %.6g, "
+        "\"ratio_to_gemm_limit\": %.4g, \"gemm_gflops_at_shapes\": %.4g}",
+        i ? "," : "", r.model.c_str(), r.batch, r.conv.c_str(), train, eval, r.flops.forward,
+        r.flops.backward, r.flops.skipped, train_gf, eval_gf, train_gf / peak, eval_gf / peak,
+        limit, train / limit, r.gemm_flops / r.gemm_s * 1e-9);
+    json += row;
+  }
+  char tail[256];
+  std::snprintf(tail, sizeof tail,
+                "\n  ],\n  \"peak_gflops\": %.4g,\n  \"peak_gflops_end\": %.4g,\n  "
+                "\"peak_what\": \"Eigen SGEMM 1024^3, 1 thread, max over the run\"\n}\n",
+                peak, peaks.back());
+  json += tail;
+  std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+  std::ofstream(out) << json;
+  std::printf("wrote %s\n", out.c_str());
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bench::Options o = parse(argc, argv);
-  std::string json = "{\n  \"results\": [";
-  std::printf("%-6s %6s %14s %14s %7s %10s %12s\n", "model", "batch", "samples/s", "GEMM limit",
-              "ratio", "GEMM GF/s", "GEMM MF/smp");
-  bool first = true;
+  std::vector<std::string> convs = {"auto", "columns"};
+  const bench::Options o = parse(argc, argv, convs);
+  std::vector<double> peaks = {peak_gflops(1.0)};
+  std::vector<Row> rows;
   for (const auto& name : o.models) {
     const std::string path = std::string(FEDGRID_SOURCE_DIR) + "/models/" + name + ".yaml";
     if (!std::filesystem::exists(path)) {
@@ -154,31 +249,24 @@ int main(int argc, char** argv) {
       continue;
     }
     const nn::ModelSpec spec = io::load_model_spec(path);
-    const nn::Model model = nn::Model::build(spec);
+    nn::Model model = nn::Model::build(spec);
     for (int b : o.batches) {
-      double gemm_s = 0, flops = 0;
+      double gemm_s = 0, gemm_flops = 0;
       for (const auto& p : model_gemms(spec, b)) {
         gemm_s += time_gemm(p, o.seconds / 4, 3);
-        flops += 2.0 * p.m * p.k * p.n;
+        gemm_flops += 2.0 * p.m * p.k * p.n;
       }
-      const double step_s = time_model(model, b, o.seconds, 3);
-      const double rate = b / step_s, limit = b / gemm_s;
-      std::printf("%-6s %6d %14.0f %14.0f %7.3f %10.2f %12.3f\n", name.c_str(), b, rate, limit,
-                  rate / limit, flops / gemm_s * 1e-9, flops / b * 1e-6);
-      char row[512];
-      std::snprintf(row, sizeof row,
-                    "%s\n    {\"model\": \"%s\", \"batch\": %d, \"samples_per_s\": %.6g, "
-                    "\"gemm_limit_samples_per_s\": %.6g, \"ratio\": %.6g, \"gemm_gflops\": %.6g, "
-                    "\"gemm_flops_per_sample\": %.6g, \"step_seconds\": %.6g}",
-                    first ? "" : ",", name.c_str(), b, rate, limit, rate / limit,
-                    flops / gemm_s * 1e-9, flops / b, step_s);
-      json += row;
-      first = false;
+      for (const auto& conv : convs) {
+        if (!select_path(model, conv)) continue;
+        rows.push_back(
+            {name, conv, b, model.flops(), time_model(model, b, o.seconds, 3), gemm_s, gemm_flops});
+        std::fprintf(stderr, "[bench_limit] %s batch %d %s: %.0f train/s\n", name.c_str(), b,
+                     conv.c_str(), b / rows.back().step.train_s);
+      }
     }
+    peaks.push_back(peak_gflops(1.0));
   }
-  json += "\n  ]\n}\n";
-  std::filesystem::create_directories(std::filesystem::path(o.out).parent_path());
-  std::ofstream(o.out) << json;
-  std::printf("wrote %s\n", o.out.c_str());
+  nn::lanes::set_conv_policy(0);
+  print_and_write(rows, peaks, o.out);
   return 0;
 }

@@ -2,6 +2,8 @@
 // local steps against one step at the same batch, for the MLP and CNN2: what the per-step
 // optimiser work (client momentum, proximal term, parameter update) costs on top of the
 // gradients. K = 1 and K are measured alternately, several trials; the table gives medians.
+#include "train/local.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,7 +14,6 @@
 #include "io/scenario.hpp"
 #include "nn/model.hpp"
 #include "options.hpp"
-#include "train/local.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -93,15 +94,14 @@ int main(int argc, char** argv) {
         many.push_back(rate(model, w, b, K, opt, o.seconds));
         ratio.push_back(many.back() / one.back());
       }
-      std::printf("| %s | %d | %.0f | %.0f | %.3f |\n", name.c_str(), b, median(one),
-                  median(many), median(ratio));
+      std::printf("| %s | %d | %.0f | %.0f | %.3f |\n", name.c_str(), b, median(one), median(many),
+                  median(ratio));
       std::fflush(stdout);
       char row[256];
       std::snprintf(row, sizeof row,
                     "%s    {\"model\": \"%s\", \"batch\": %d, \"one_step\": %.1f, "
                     "\"k_steps\": %.1f, \"ratio\": %.4f}",
-                    first ? "" : ",\n", name.c_str(), b, median(one), median(many),
-                    median(ratio));
+                    first ? "" : ",\n", name.c_str(), b, median(one), median(many), median(ratio));
       json += row;
       first = false;
     }

@@ -8,13 +8,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 secs="${1:-60}"
 if ! command -v clang++ >/dev/null 2>&1 || ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
 cmake -S "$root" -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
       -DFEDGRID_FUZZ=ON -DFEDGRID_TESTS=OFF -DFEDGRID_PORTABLE=ON >/dev/null
-cmake --build "$root/build-fuzz" -j "$(nproc)" --target fuzz_scenario fuzz_idx fuzz_cifar fuzz_resume
+cmake --build "$root/build-fuzz" -j "$(nproc)" --target fuzz_scenario fuzz_idx fuzz_cifar fuzz_resume fuzz_platform
 cd "$root/build-fuzz"
-for t in scenario idx cifar resume; do
+for t in scenario idx cifar resume platform; do
   rm -rf "corpus-$t" && cp -r "$root/tests/fuzz/corpus/$t" "corpus-$t"
   for r in "$root"/tests/fuzz/regressions/"$t"-*; do  # earlier findings must stay fixed
     [ -e "$r" ] || continue

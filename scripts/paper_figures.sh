@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the figures and tables of docs/results.md from the shipped sweep files: runs each
 # sweep (resumable: complete runs are skipped), plots it (PNG + SVG in RESULTS/<sweep>/figures,
-# small PNGs in docs/figures/<sweep>-*.png), and writes RESULTS/summary.md with the table, paired
-# comparisons and wall time of every sweep folder in RESULTS.
+# losslessly compressed PNGs in docs/figures/<sweep>-*.png), and writes RESULTS/summary.md with
+# the table, paired comparisons and wall time of every sweep folder in RESULTS.
 # usage: scripts/paper_figures.sh [-j N] [-o RESULTS] [SWEEP...]
 #   default sweeps: paper-mlp, paper-cnn2 (only if scenarios/paper/cnn2-*.yaml exist),
 #   heterogeneity-mlp; others by name, e.g. heterogeneity-mlp-noniid.
@@ -32,9 +32,9 @@ fi
 
 fedgrid="${FEDGRID:-$root/build/fedgrid}"
 [ -x "$fedgrid" ] || "$root/scripts/setup.sh"
-if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
+if ! /usr/bin/python3 -c "import matplotlib, pandas" 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-matplotlib >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq python3-matplotlib python3-pandas >/dev/null
 fi
 
 declare -A title=(
@@ -43,6 +43,7 @@ declare -A title=(
   [heterogeneity-mlp]="MLP, same mean speed, growing spread (fixed batch 1000, T_max = 200 s)"
   [heterogeneity-mlp-noniid]="MLP, Dirichlet(0.3) labels, fixed batch 1000, T_max = 200 s"
   [heterogeneity-mlp-paper-batches]="MLP, paper batch rule b = m P (T - B) / T, T_max = 200 s"
+  [heterogeneity-mlp-async]="MLP, asynchronous vs deadlines (fixed batch 1000, T_max = 400 s)"
 )
 mkdir -p "$results" "$root/docs/figures"
 for s in "${sweeps[@]}"; do

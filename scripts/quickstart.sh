@@ -3,4 +3,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
-"$root/build/fedgrid" run "$root/scenarios/quickstart.yaml" -o "$root/results/quickstart" "$@"
+# --force: running the quickstart again replaces its previous results.
+"$root/build/fedgrid" run "$root/scenarios/quickstart.yaml" -o "$root/results/quickstart" --force "$@"

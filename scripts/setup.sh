@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [extra cmake -D options...]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-packages=(build-essential cmake pkg-config python3 python3-matplotlib libsimgrid-dev libeigen3-dev libyaml-cpp-dev
+packages=(build-essential cmake pkg-config python3 python3-matplotlib python3-pandas python3-venv libsimgrid-dev libeigen3-dev libyaml-cpp-dev
           libboost-test-dev zlib1g-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
@@ -12,8 +12,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[setup] installing: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 jobs="$(nproc 2>/dev/null || echo 2)"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null

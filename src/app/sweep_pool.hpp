@@ -15,7 +15,8 @@ std::string self_executable();
 
 // The arguments after the binary for a run that is not complete: `run --resume OUT/runs/ID
 // --quiet --threads T` when its folder holds a checkpoint of this very run (stopped by a signal),
-// else `run BASE -o OUT/runs/ID --quiet --threads T --set k=v ...`. Removes the folder's stale
+// else `run BASE -o OUT/runs/ID --quiet --threads T --set k=v ... [--force]` (--force when the
+// folder holds another run's summary.json or checkpoint). Removes the folder's stale
 // summary.json first: it must not survive a run that fails before rewriting it (fedgrid run
 // writes manifest.json first), or the folder would look complete.
 std::vector<std::string> prepare_run(const RunSpec& run, const RunExpectation& expect,

@@ -52,10 +52,25 @@ bool run_matches(const std::string& dir, const RunExpectation& expect) {
          json_field(manifest, "seed") == std::to_string(expect.seed);
 }
 
-bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
+// summary.json as written by fedgrid run, whole ("" if missing or cut short, e.g. a copy that
+// ran out of space: such a file must not count).
+static std::string whole_summary(const std::string& dir) {
   const fs::path summary = fs::path(dir) / "summary.json";
+  if (!fs::exists(summary)) return "";
+  std::string s = slurp(summary);
+  const bool whole = s.size() > 3 && s.front() == '{' && s.compare(s.size() - 2, 2, "}\n") == 0 &&
+                     s.find("\n  \"heterogeneity\": ") != std::string::npos;
+  return whole ? s : "";
+}
+
+bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
   // A stopped run leaves summary.json with "complete": false (fedgrid run --resume continues it).
-  return fs::exists(summary) && json_field(slurp(summary), "complete") == "true" &&
+  return json_field(whole_summary(dir), "complete") == "true" && run_matches(dir, expect);
+}
+
+bool run_is_finished(const std::string& dir, const RunExpectation& expect) {
+  const std::string s = whole_summary(dir);
+  return (json_field(s, "complete") == "true" || json_field(s, "diverged") == "true") &&
          run_matches(dir, expect);
 }
 
@@ -105,18 +120,25 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
   r.time_limit = expect.time_limit;
   const fs::path d(dir);
   if (!fs::exists(d)) return r;
-  if (!fs::exists(d / "summary.json")) {
-    r.status = "incomplete";
+  if (whole_summary(dir).empty()) {  // none, or cut short
+    r.status = fs::exists(d / "checkpoint") && run_matches(dir, expect) ? "stopped" : "incomplete";
     return r;
   }
+  const std::string s = slurp(d / "summary.json");
   if (!run_is_complete(dir, expect)) {
-    // Stopped by a signal with a checkpoint of this very run (the next sweep resumes it), or
-    // written by another scenario or seed.
-    r.status = run_can_resume(dir, expect) ? "stopped" : "stale";
+    // Diverged; stopped by a signal with a checkpoint of this very run (the next sweep resumes
+    // it); or written by another scenario or seed.
+    r.status = run_is_finished(dir, expect)  ? "diverged"
+               : run_can_resume(dir, expect) ? "stopped"
+                                             : "stale";
+    if (r.status == "diverged") {  // how far it got; its accuracies are not results
+      r.rounds = json_number(s, "rounds");
+      r.virtual_time = json_number(s, "virtual_time");
+      r.heterogeneity = json_number(s, "heterogeneity");
+    }
     return r;
   }
   r.status = "complete";
-  const std::string s = slurp(d / "summary.json");
   std::string algo = json_field(s, "algorithm");
   r.algorithm = algo.size() >= 2 ? algo.substr(1, algo.size() - 2) : algo;
   r.rounds = json_number(s, "rounds");

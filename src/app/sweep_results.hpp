@@ -11,8 +11,9 @@
 namespace fedgrid::app {
 
 struct RunResult {
-  // complete | failed (the run exited non-zero) | incomplete (no summary.json) | missing (no
-  // folder) | stale (complete, but for another resolved scenario or seed)
+  // complete | diverged (a NaN/inf loss or parameter stopped it; no accuracy numbers) | failed
+  // (the run exited non-zero) | stopped (a checkpoint to resume) | incomplete (no summary.json)
+  // | missing (no folder) | stale (finished, but for another resolved scenario or seed)
   std::string status = "missing";
   std::string algorithm;
   double rounds = 0;
@@ -37,6 +38,9 @@ struct RunExpectation {
 bool run_matches(const std::string& dir, const RunExpectation& expect);
 // True when the run matches and dir/summary.json says it completed.
 bool run_is_complete(const std::string& dir, const RunExpectation& expect);
+// True when the run matches and is over: complete, or stopped because it diverged (running it
+// again would diverge again: the same seed gives the same bytes).
+bool run_is_finished(const std::string& dir, const RunExpectation& expect);
 // True when the run matches and left a checkpoint (stopped or killed): `run --resume` it.
 bool run_can_resume(const std::string& dir, const RunExpectation& expect);
 

@@ -8,10 +8,12 @@
 #include <map>
 #include <optional>
 
+#include "app/shell_quote.hpp"
 #include "io/key_registry.hpp"
 #include "io/scenario.hpp"
 #include "io/yaml_map.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace fedgrid::app {
 
@@ -97,10 +99,9 @@ static void derive_label(const YAML::Node& v, const std::string& key, const std:
 }
 
 static void check_label(const std::string& file, const YAML::Node& n, const std::string& key) {
-  bool ok = n.IsScalar() && !n.Scalar().empty();
-  for (char c : ok ? n.Scalar() : std::string()) ok = ok && id_char(c);
-  if (!ok) {
-    throw_input_error(file, line_of(n), key, "a label of letters, digits and . _ + -", describe(n));
+  if (!n.IsScalar() || !util::is_safe_name(n.Scalar())) {  // labels make run folder names
+    throw_input_error(file, line_of(n), key, std::string("a label: ") + util::kSafeNameRule,
+                      describe(n));
   }
 }
 
@@ -303,8 +304,8 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
   m.allow({"name", "base", "target_accuracy", "time_limit", "set", "grid", "zip", "slurm"});
   m.note_default("name", "file name");
   spec.name = m.get_string("name", fs::path(path).stem().string());
-  if (spec.name.empty() || sanitize(spec.name) != spec.name) {
-    m.fail("name", "a name of letters, digits and . + -", "'" + spec.name + "'");
+  if (!util::is_safe_name(spec.name) || sanitize(spec.name) != spec.name) {
+    m.fail("name", "a name of letters, digits and . + - (not '.' or '..')", "'" + spec.name + "'");
   }
   load_base(m, spec);
   if (m.has("target_accuracy")) spec.target_accuracy = m.get_double("target_accuracy", 0, 1);
@@ -334,7 +335,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     if (!opts.IsSequence()) s.fail("options", "a list of sbatch options", describe(opts));
     for (const auto& o : opts) {
       if (!o.IsScalar() || o.Scalar().empty() || o.Scalar()[0] != '-' ||
-          o.Scalar().find('\n') != std::string::npos) {
+          has_control_char(o.Scalar())) {
         throw_input_error(path, line_of(o), "slurm.options",
                           "an sbatch option such as --time=1:00:00", describe(o));
       }
@@ -348,6 +349,7 @@ SweepSpec load_sweep(const std::string& path, const std::vector<std::string>& cl
     if (eq == std::string::npos || eq == 0 || !valid_key(a.substr(0, eq))) {
       throw util::InputError("sweep: --set " + a + ": expected key.path=value");
     }
+    refuse_control_chars("--set", a);  // it goes into every run's command line
     spec.fixed.push_back({a.substr(0, eq), a.substr(eq + 1), 0});
   }
   return spec;
@@ -375,6 +377,12 @@ std::vector<RunSpec> expand_runs(const SweepSpec& spec) {
     }
     for (const auto& o : cli) run.overrides.push_back(o);
     if (run.id.empty()) run.id = sanitize(fs::path(run.base).stem().string());
+    if (!util::is_safe_name(run.id)) {  // DIR/runs/<id> must stay inside DIR/runs
+      throw_input_error(spec.file, spec.axes.empty() ? spec.base_line : spec.axes.back().line,
+                        "grid/zip",
+                        std::string("run ids that are folder names: ") + util::kSafeNameRule,
+                        "run id '" + run.id + "'");
+    }
     if (ids.count(run.id)) {
       throw_input_error(spec.file, spec.axes.empty() ? 1 : spec.axes.back().line, "grid/zip",
                         "labels that give every run a distinct id",

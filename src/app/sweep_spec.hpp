@@ -48,6 +48,7 @@ struct RunSpec {
   std::vector<std::string> labels;
   std::string base;
   std::vector<Override> overrides;
+  std::vector<std::string> flags;  // extra `fedgrid run` flags (sweep --allow-large)
   std::vector<std::string> assignments() const;
 };
 

@@ -237,10 +237,7 @@ AlgorithmInfo adel_fl_algorithm() {
       {"constants.gamma", P::kNumber, 0, kInf, "1", {}, "heterogeneity gap Gamma"},
       {"constants.alpha", P::kNumber, 0, kInf, "1", {}, "weight of the SGD-variance term"},
   };
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<AdelFl>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<AdelFl>;
   return a;
 }
 

@@ -25,6 +25,8 @@ struct ServerModel {
   nn::Sgd optimizer;
 };
 
+class AsyncAlgorithm;  // fl/async.hpp
+
 class Algorithm {
  public:
   virtual ~Algorithm() = default;
@@ -36,6 +38,8 @@ class Algorithm {
   int num_stages() const { return num_stages_; }
 
   // What the simulator needs to know.
+  // Asynchronous algorithms (no rounds, fl/async.hpp) return themselves; null for round-based ones.
+  virtual const AsyncAlgorithm* asynchronous() const { return nullptr; }
   bool waits_for_all() const { return deadlines_.empty(); }
   // Which incomplete work counts (see RoundPlan).
   bool accepts_partial_stages() const { return partial_stages_; }
@@ -135,5 +139,12 @@ class Algorithm {
   std::shared_ptr<const plan::CompletionModel> timing_;
   std::vector<double> starts_;  // round_start() per round
 };
+
+// The registry's factory for algorithm class A (AlgorithmInfo::make = construct<A>).
+template <class A>
+std::unique_ptr<Algorithm> construct(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
+                                     int num_stages) {
+  return std::make_unique<A>(cfg, std::move(clients), num_stages);
+}
 
 }  // namespace fedgrid::fl

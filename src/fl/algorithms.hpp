@@ -12,5 +12,7 @@ AlgorithmInfo salf_algorithm();
 AlgorithmInfo adel_fl_algorithm();
 AlgorithmInfo fedprox_algorithm();
 AlgorithmInfo fednova_algorithm();
+AlgorithmInfo fedbuff_algorithm();
+AlgorithmInfo fedasync_algorithm();
 
 }  // namespace fedgrid::fl

@@ -24,10 +24,7 @@ AlgorithmInfo fedavg_algorithm() {
   a.summary = "FedAvg waiting for every client (Wait-Stragglers)";
   a.deadlines = DeadlinePolicy::kNone;
   a.aggregations = {Aggregation::kPlain, Aggregation::kCode, Aggregation::kExchangeable};
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<FedAvg>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<FedAvg>;
   return a;
 }
 

@@ -33,10 +33,7 @@ AlgorithmInfo fedavg_deadline_algorithm() {
                "false",
                {},
                "count the k >= 1 local steps a late client finished (else drop it)"}};
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<FedAvgDeadline>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<FedAvgDeadline>;
   return a;
 }
 

@@ -75,10 +75,7 @@ AlgorithmInfo fednova_algorithm() {
   a.summary = "FedNova: updates normalised by each client's local steps";
   a.deadlines = DeadlinePolicy::kOptional;
   a.aggregations = {Aggregation::kPlain};
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<FedNova>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<FedNova>;
   return a;
 }
 

@@ -37,10 +37,7 @@ AlgorithmInfo fedprox_algorithm() {
                "0.01",
                {},
                "proximal coefficient: each local step adds mu (w - w_t) to the gradient"}};
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<FedProx>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<FedProx>;
   return a;
 }
 

@@ -10,8 +10,8 @@ namespace fedgrid::fl {
 
 const std::vector<AlgorithmInfo>& algorithms() {
   static const std::vector<AlgorithmInfo> table{
-      fedavg_algorithm(),  fedavg_deadline_algorithm(), salf_algorithm(),
-      adel_fl_algorithm(), fedprox_algorithm(),         fednova_algorithm(),
+      fedavg_algorithm(),  fedavg_deadline_algorithm(), salf_algorithm(),    adel_fl_algorithm(),
+      fedprox_algorithm(), fednova_algorithm(),         fedbuff_algorithm(), fedasync_algorithm(),
   };
   return table;
 }
@@ -36,7 +36,8 @@ Params default_params(const std::string& name) {
   Params p;
   for (const auto& spec : info->params) {
     if (spec.def.empty()) continue;
-    if (spec.type == ParamType::kNumber) {
+    if (spec.at_most_clients && spec.def == "clients") continue;  // needs the scenario
+    if (spec.type == ParamType::kNumber || spec.type == ParamType::kInteger) {
       p.set_number(spec.key, std::stod(spec.def));
     } else if (spec.type == ParamType::kBool) {
       p.set_number(spec.key, spec.def == "true" ? 1.0 : 0.0);

@@ -20,18 +20,20 @@ enum class DeadlinePolicy {
   kFixed,     // T_t = deadline, or time_budget / rounds: one of the two is required
   kPlanned,   // the algorithm plans T_t from time_budget (required)
   kOptional,  // kFixed when deadline or time_budget is given, else kNone
+  kNoRounds,  // asynchronous: no deadlines; time_budget (optional) ends the run when spent
 };
 
-enum class ParamType { kNumber, kBool, kChoice, kPath };
+enum class ParamType { kNumber, kInteger, kBool, kChoice, kPath };
 
 // One scenario key of an algorithm, below `algorithm.` (one level of nesting: "constants.G").
 struct ParamSpec {
   std::string key;
   ParamType type = ParamType::kNumber;
-  double lo = 0, hi = 0;  // numbers: inclusive range
+  double lo = 0, hi = 0;  // numbers and integers: inclusive range
   std::string def;        // default as the reference shows it; "" = optional, no default (paths)
   std::vector<std::string> choices;
-  std::string doc;  // one line for --help and the key reference
+  std::string doc;               // one line for --help and the key reference
+  bool at_most_clients = false;  // integers: also at most the scenario's number of clients
 };
 
 using AlgorithmFactory = std::unique_ptr<Algorithm> (*)(const AlgorithmConfig& cfg,
@@ -45,6 +47,12 @@ struct AlgorithmInfo {
   std::vector<Aggregation> aggregations;  // the rules it accepts; the first is the default
   // Layer-wise partial updates are defined for one backward pass: local_steps must be 1.
   bool one_local_step = false;
+  // No rounds: clients train and report at any time (fl/async.hpp). Without deadlines, batches
+  // are fixed and client optimiser state is reset for each job.
+  bool asynchronous = false;
+  // The algorithm's own rule moves the model (FedAsync's mixing): training.momentum,
+  // training.server_optimizer and training.weighting do not apply.
+  bool own_server_step = false;
   std::vector<ParamSpec> params;
   AlgorithmFactory make = nullptr;
 };

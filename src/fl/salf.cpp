@@ -27,10 +27,7 @@ AlgorithmInfo salf_algorithm() {
   a.aggregations = {Aggregation::kExchangeable, Aggregation::kInclusion, Aggregation::kHajek,
                     Aggregation::kCode, Aggregation::kPlain};
   a.one_local_step = true;
-  a.make = [](const AlgorithmConfig& cfg, std::vector<ClientInfo> clients,
-              int num_stages) -> std::unique_ptr<Algorithm> {
-    return std::make_unique<Salf>(cfg, std::move(clients), num_stages);
-  };
+  a.make = construct<Salf>;
   return a;
 }
 

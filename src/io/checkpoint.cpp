@@ -3,6 +3,10 @@
 // a last line "checksum <FNV-1a 64 of everything before it>".
 #include "io/checkpoint.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kMagic = "FEDGRID-CHECKPOINT 2\n";
+// Version 3: each client's persistent optimiser state (client_state), the inputs the run read
+// (fingerprints in the invocation) and, for asynchronous runs, the model versions in flight.
+// Older versions are refused with a message.
+constexpr const char* kMagic = "FEDGRID-CHECKPOINT 3\n";
+constexpr const char* kMagicPrefix = "FEDGRID-CHECKPOINT ";
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ULL;
@@ -96,6 +104,35 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+// Writes dir/name through a temporary file that reaches the disk (fdatasync) before it is
+// renamed into place, then syncs the folder: after a power loss the checkpoint is the old one or
+// the new one, and the rows it counts are on disk. util::SystemError on any failure.
+void write_durably(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string tmp = (fs::path(dir) / ("." + name + ".partial")).string();
+  const std::string path = (fs::path(dir) / name).string();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) util::throw_system_error("create", tmp, errno);
+  std::size_t done = 0;
+  int err = 0;
+  while (done < text.size() && err == 0) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno != EINTR) err = errno;
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+  if (err == 0 && ::fdatasync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    util::throw_system_error("write", tmp, err);
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // the rename itself; some filesystems refuse fsync on folders: no error
+    ::close(dfd);
+  }
+}
+
 }  // namespace
 
 void write_checkpoint(const std::string& dir, const Checkpoint& c) {
@@ -125,16 +162,18 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c) {
     s += std::to_string(u) + " " + std::to_string(c.client_state[u].size()) + "\n";
     append_floats(s, c.client_state[u]);
   }
+  // Asynchronous runs only: the older model versions clients in flight trained on.
+  if (!c.versions.empty()) {
+    s += "versions " + std::to_string(c.versions.size()) + "\n";
+    for (const auto& [v, params] : c.versions) {
+      s += std::to_string(v) + " " + std::to_string(params.size()) + "\n";
+      append_floats(s, params);
+    }
+  }
   char sum[40];
   std::snprintf(sum, sizeof sum, "checksum %016" PRIx64 "\n", fnv1a(s));
   s += sum;
-  const fs::path tmp = fs::path(dir) / ".checkpoint.partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(s.data(), static_cast<std::streamsize>(s.size()));
-    if (!out.flush()) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, fs::path(dir) / "checkpoint");
+  write_durably(dir, "checkpoint", s);
 }
 
 Checkpoint read_checkpoint(const std::string& dir) {
@@ -147,6 +186,18 @@ Checkpoint read_checkpoint(const std::string& dir) {
   // The checksum line closes the file: "checksum " + 16 hex digits + "\n".
   constexpr std::size_t kSumLine = 9 + 16 + 1;
   Reader whole(path, text);
+  if (text.compare(0, std::strlen(kMagicPrefix), kMagicPrefix) == 0 &&
+      text.compare(0, std::strlen(kMagic), kMagic) != 0) {
+    const std::string v = text.substr(
+        std::strlen(kMagicPrefix),
+        text.find('\n') == std::string::npos ? 8 : text.find('\n') - std::strlen(kMagicPrefix));
+    util::throw_input_error(path, 1, "",
+                            "a version 3 checkpoint (this FedGrid records the inputs a run read, "
+                            "to refuse a resume from changed ones, and clients' optimiser state)",
+                            "version " + v.substr(0, 8) +
+                                ", from an older FedGrid: start the run again, or resume it with "
+                                "the FedGrid that stopped it");
+  }
   if (text.size() < kSumLine || text.compare(0, std::strlen(kMagic), kMagic) != 0) {
     whole.bad("the header '" + std::string(kMagic, std::strlen(kMagic) - 1) + "'");
   }
@@ -185,7 +236,17 @@ Checkpoint read_checkpoint(const std::string& dir) {
     }
     c.client_state[u] = r.floats(n);
   }
-  if (!r.at_end()) r.bad("nothing after the client buffers");
+  if (!r.at_end()) {
+    const uint64_t versions = r.count("versions");
+    for (uint64_t k = 0; k < versions; ++k) {
+      std::istringstream entry(r.line());
+      long v = 0;
+      uint64_t n = 0;
+      if (!(entry >> v >> n) || v < 0 || n != params) r.bad("a model version header '<v> <size>'");
+      c.versions.emplace_back(v, r.floats(n));
+    }
+  }
+  if (!r.at_end()) r.bad("nothing after the model versions");
   return c;
 }
 

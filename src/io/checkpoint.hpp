@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/model.hpp"
@@ -21,6 +22,9 @@ struct Checkpoint {
   double val_accuracy = 0, test_accuracy = 0, test_loss = 0;  // last evaluation (NaN: none)
   nn::Vector params, velocity;
   std::vector<nn::Vector> client_state;  // per client: persistent momentum (empty: none)
+  // Asynchronous runs (`round` = server updates): the model versions older than `params` that
+  // clients in flight at the checkpoint had downloaded, as (version, parameters).
+  std::vector<std::pair<long, nn::Vector>> versions;
   std::string invocation;  // YAML (see commands.cpp): scenario, overrides, seed, SimGrid options
 };
 

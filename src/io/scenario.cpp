@@ -6,8 +6,11 @@
 #include <limits>
 
 #include "io/scenario_sections.hpp"
+#include "io/simgrid_cfg.hpp"
 #include "io/yaml_map.hpp"
+#include "platform/xml_check.hpp"
 #include "util/error.hpp"
+#include "util/names.hpp"
 
 namespace fedgrid::io {
 
@@ -280,6 +283,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) util::throw_input_error(path, 1, "", "a YAML mapping", describe(root));
   for (const auto& o : overrides) apply_override(root, o);
+  const OverrideScope override_errors(path, overrides);  // errors on --set keys name the --set
   Scenario s;
   s.file = path;
   {
@@ -293,7 +297,11 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
            "training", "evaluation", "simgrid", "availability", "speed_change"});
   m.note_default("name", "file name");
   s.name = m.get_string("name", fs::path(path).stem().string());
-  s.seed = static_cast<uint64_t>(m.get_int("seed", 0, std::numeric_limits<int64_t>::max()));
+  if (!util::is_safe_name(s.name)) {  // it names the output folder: results/<name>
+    m.fail("name", std::string(util::kSafeNameRule) + "; the default is the file name",
+           "'" + s.name + "'");
+  }
+  s.seed = m.get_uint64("seed");
   if (seed_override) s.seed = *seed_override;
   s.clients = static_cast<int>(m.get_int("clients", 1, 1000000));
   s.data = load_data(m.get_map("data"), base);
@@ -318,6 +326,13 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   } else {
     m.get_node("speed_change");
   }
+  if (!s.platform.file.empty()) {  // checked here: SimGrid aborts on many bad platforms
+    s.platform.profile_files =
+        platform::check_platform_file(s.platform.file, s.clients,
+                                      s.availability.model != platform::AvailabilityModel::kAlways,
+                                      s.speed_change.model != platform::SpeedChangeModel::kNone)
+            .profile_files;
+  }
   s.algorithm.seed = s.seed;
   s.algorithm.stage_law = s.timing.law;  // stage costs and availability: io/server_knowledge
   load_training(m.get_map("training"), *info, s.algorithm.training);
@@ -338,8 +353,10 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     if (cfg.IsDefined()) {
       if (!cfg.IsSequence()) g.fail("cfg", "a list of 'name:value' strings", describe(cfg));
       for (const auto& c : cfg) {
-        if (!c.IsScalar() || c.Scalar().find(':') == std::string::npos) {
-          util::throw_input_error(path, line_of(c), "simgrid.cfg", "'name:value'", describe(c));
+        const std::string problem = c.IsScalar() ? simgrid_cfg_problem(c.Scalar()) : "x";
+        if (!problem.empty()) {  // an allow-list: SimGrid takes many values unchecked
+          throw_key_error(path, line_of(c), "simgrid.cfg", c.IsScalar() ? problem : "'name:value'",
+                          describe(c));
         }
         s.simgrid_cfg.push_back(c.Scalar());
       }

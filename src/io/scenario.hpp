@@ -31,6 +31,7 @@ struct DataConfig {
 struct PlatformConfig {
   std::string file;  // given SimGrid XML (resolved path), or empty when generated
   std::optional<platform::PlatformSpec> generate;
+  std::vector<std::string> profile_files;  // state/speed/... files the XML names (resolved)
 };
 
 struct TimingConfig {

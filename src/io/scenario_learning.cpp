@@ -21,11 +21,21 @@ std::vector<std::string> algorithm_names() {
 
 // One of the algorithm's own keys, stored in `out` under spec.key.
 void load_param(YamlMap& m, const fl::ParamSpec& spec, const std::string& key,
-                const std::string& base, fl::Params& out) {
+                const std::string& base, int clients, fl::Params& out) {
   switch (spec.type) {
     case fl::ParamType::kNumber:
       out.set_number(spec.key, m.get_double(key, spec.lo, spec.hi, std::stod(spec.def)));
       break;
+    case fl::ParamType::kInteger: {
+      auto lo = static_cast<int64_t>(spec.lo), hi = static_cast<int64_t>(spec.hi);
+      if (spec.at_most_clients) {  // range and default "clients" depend on the scenario
+        m.note_default(key, spec.def, "[" + std::to_string(lo) + ", clients]");
+        hi = std::min<int64_t>(hi, clients);
+      }
+      const int64_t def = spec.def == "clients" ? hi : std::min<int64_t>(std::stoll(spec.def), hi);
+      out.set_number(spec.key, static_cast<double>(m.get_int(key, lo, hi, def)));
+      break;
+    }
     case fl::ParamType::kBool:
       out.set_number(spec.key, m.get_bool(key, spec.def == "true") ? 1.0 : 0.0);
       break;
@@ -43,13 +53,14 @@ void load_param(YamlMap& m, const fl::ParamSpec& spec, const std::string& key,
 }
 
 // The algorithm's own keys; "a.b" keys live in the mapping `a` (absent: every default).
-fl::Params load_params(YamlMap& m, const fl::AlgorithmInfo& info, const std::string& base) {
+fl::Params load_params(YamlMap& m, const fl::AlgorithmInfo& info, const std::string& base,
+                       int clients) {
   fl::Params out = fl::default_params(info.name);
   std::vector<std::string> groups;
   for (const auto& spec : info.params) {
     const auto dot = spec.key.find('.');
     if (dot == std::string::npos) {
-      load_param(m, spec, spec.key, base, out);
+      load_param(m, spec, spec.key, base, clients, out);
     } else if (std::find(groups.begin(), groups.end(), spec.key.substr(0, dot)) == groups.end()) {
       groups.push_back(spec.key.substr(0, dot));
     }
@@ -64,7 +75,7 @@ fl::Params load_params(YamlMap& m, const fl::AlgorithmInfo& info, const std::str
     g.allow(keys);
     for (const auto& spec : info.params) {
       if (spec.key.rfind(group + ".", 0) == 0) {
-        load_param(g, spec, spec.key.substr(group.size() + 1), base, out);
+        load_param(g, spec, spec.key.substr(group.size() + 1), base, clients, out);
       }
     }
     g.finish();
@@ -168,10 +179,13 @@ std::pair<fl::AlgorithmConfig, const fl::AlgorithmInfo*> load_algorithm(YamlMap 
            util::short_number(a.inclusion_floor) + " with aggregation '" +
                fl::aggregation_name(a.aggregation) + "'");
   }
-  a.params = load_params(m, info, base);
+  a.params = load_params(m, info, base, clients);
   // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.
-  m.note_default("clients_per_round", "clients", "[1, clients]");
-  a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
+  // (Asynchronous algorithms have no rounds: their `concurrency` says how many train at once.)
+  if (!info.asynchronous) {
+    m.note_default("clients_per_round", "clients", "[1, clients]");
+    a.clients_per_round = static_cast<int>(m.get_int("clients_per_round", 1, clients, clients));
+  }
   m.finish();
   return {a, &info};
 }
@@ -189,6 +203,11 @@ fl::ClientOptimizer load_client_optimizer(YamlMap c, const fl::AlgorithmInfo& in
       c.get_choice("state", {"reset", "persistent"}, std::string("reset")) == "persistent";
   if (info.name == "fednova" && o.persistent) {
     c.fail("state", "'reset' for fednova (its step normalisation assumes a fresh momentum buffer)",
+           "'persistent'");
+  }
+  if (info.asynchronous && o.persistent) {
+    c.fail("state",
+           "'reset' for " + info.name + " (asynchronous jobs do not keep client optimiser state)",
            "'persistent'");
   }
   c.finish();
@@ -212,7 +231,15 @@ void load_training(YamlMap m, const fl::AlgorithmInfo& info, fl::TrainingConfig&
   } else {
     t.lr = m.get_double("lr", 1e-12, 1e6);
   }
-  if (m.has("server_optimizer")) {
+  if (info.own_server_step) {  // its own rule moves the model (e.g. FedAsync's mixing)
+    for (const char* key : {"momentum", "server_optimizer", "weighting"}) {
+      if (m.has(key)) {
+        m.fail(key, "no value: " + info.name + " has no server optimiser or client weights",
+               describe(m.get_node(key)));
+      }
+    }
+    t.server_momentum = 0;
+  } else if (m.has("server_optimizer")) {
     if (m.has("momentum")) {
       m.fail("momentum",
              "no value: with training.server_optimizer the server's momentum is "
@@ -236,6 +263,9 @@ void load_training(YamlMap m, const fl::AlgorithmInfo& info, fl::TrainingConfig&
                                        : fl::BatchRule::kFirstRound;
   if (t.batch_rule == fl::BatchRule::kFixed) {
     t.batch = static_cast<int>(m.get_int("batch", 1, kIntMax));
+  } else if (info.asynchronous) {
+    m.fail("batch_rule", "fixed for " + info.name + " (the paper's rule needs round deadlines)",
+           "'" + rule + "'");
   }
   if (m.has("local_epochs")) {
     if (m.has("local_steps")) {
@@ -256,10 +286,12 @@ void load_training(YamlMap m, const fl::AlgorithmInfo& info, fl::TrainingConfig&
            t.local_epochs > 0 ? std::to_string(t.local_epochs) + " epochs"
                               : std::to_string(t.local_steps));
   }
-  t.weighting =
-      m.get_choice("weighting", {"uniform", "samples"}, std::string("uniform")) == "samples"
-          ? fl::Weighting::kSamples
-          : fl::Weighting::kUniform;
+  if (!info.own_server_step) {
+    t.weighting =
+        m.get_choice("weighting", {"uniform", "samples"}, std::string("uniform")) == "samples"
+            ? fl::Weighting::kSamples
+            : fl::Weighting::kUniform;
+  }
   m.finish();
 }
 

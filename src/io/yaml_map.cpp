@@ -1,17 +1,51 @@
 // Strict typed YAML access with file:line error messages (see yaml_map.hpp).
 #include "io/yaml_map.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "io/key_registry.hpp"
+#include "io/yaml_guard.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::io {
 
 using util::throw_input_error;
+
+namespace {
+const std::string* g_override_file = nullptr;
+const std::vector<std::string>* g_overrides = nullptr;
+}  // namespace
+
+OverrideScope::OverrideScope(const std::string& file, const std::vector<std::string>& assignments) {
+  g_override_file = &file;
+  g_overrides = &assignments;
+}
+
+OverrideScope::~OverrideScope() {
+  g_override_file = nullptr;
+  g_overrides = nullptr;
+}
+
+void throw_key_error(const std::string& file, int line, const std::string& key_path,
+                     const std::string& expected, const std::string& found) {
+  if (g_overrides && *g_override_file == file) {
+    for (auto it = g_overrides->rbegin(); it != g_overrides->rend(); ++it) {
+      const std::string key = it->substr(0, it->find('='));
+      const bool below = key_path.size() > key.size() &&
+                         key_path.compare(0, key.size(), key) == 0 &&
+                         (key_path[key.size()] == '.' || key_path[key.size()] == '[');
+      if (key_path == key || below) {
+        throw_input_error("--set " + *it, 0, key_path, expected, found);
+      }
+    }
+  }
+  throw_input_error(file, line, key_path, expected, found);
+}
 
 int line_of(const YAML::Node& node) {
   if (!node.IsDefined()) return 0;
@@ -31,8 +65,8 @@ YamlMap::YamlMap(YAML::Node node, std::string file, std::string path, int parent
     : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), doc_(std::move(doc)) {
   line_ = line_of(node_) ? line_of(node_) : parent_line;
   if (!node_.IsMap()) {
-    throw_input_error(file_, line_, path_.empty() ? "(document)" : path_, "a mapping",
-                      describe(node_));
+    throw_key_error(file_, line_, path_.empty() ? "(document)" : path_, "a mapping",
+                    describe(node_));
   }
 }
 
@@ -77,7 +111,7 @@ int YamlMap::line_of_key(const std::string& key) const {
 
 void YamlMap::fail(const std::string& key, const std::string& expected,
                    const std::string& found) const {
-  throw_input_error(file_, line_of_key(key), key_path(key), expected, found);
+  throw_key_error(file_, line_of_key(key), key_path(key), expected, found);
 }
 
 YAML::Node YamlMap::require(const std::string& key) {
@@ -173,6 +207,23 @@ int64_t YamlMap::get_int(const std::string& key, int64_t lo, int64_t hi,
   return v;
 }
 
+uint64_t YamlMap::get_uint64(const std::string& key) {
+  const std::string range = "[0, " + std::to_string(std::numeric_limits<uint64_t>::max()) + "]";
+  record(key, "integer", "", range);
+  YAML::Node n = require(key);
+  const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+  bool digits = !s.empty() && s.size() <= 20;
+  for (char c : s) digits = digits && c >= '0' && c <= '9';
+  if (!digits && !s.empty() && (s[0] == '-' || s[0] == '+')) {
+    fail(key, "an integer in " + range, s);
+  }
+  if (!digits) fail(key, "an integer", describe(n));
+  errno = 0;
+  const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
+  if (errno == ERANGE) fail(key, "an integer in " + range, s);
+  return v;
+}
+
 bool YamlMap::get_bool(const std::string& key, const std::optional<bool>& def) {
   record(key, "bool", def ? (*def ? "true" : "false") : "", "-");
   read_.insert(key);
@@ -207,8 +258,8 @@ void YamlMap::allow(const std::vector<std::string>& keys) const {
     if (!ok) {
       std::string known;
       for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k;
-      throw_input_error(file_, line_of(it->first), key_path(key), "a known key (" + known + ")",
-                        "unknown key '" + key + "'");
+      throw_key_error(file_, line_of(it->first), key_path(key), "a known key (" + known + ")",
+                      "unknown key '" + key + "'");
     }
   }
 }
@@ -218,17 +269,17 @@ void YamlMap::finish() const {
     std::string key = it->first.Scalar();
     if (it->second.IsNull()) continue;  // `key: ~` is the same as leaving the key out
     if (!read_.count(key) && allowed_.count(key)) {
-      throw_input_error(file_, line_of(it->first), key_path(key),
-                        "no value: this key does not apply with the other settings (e.g. a key of "
-                        "another algorithm, dataset, rule or distribution)",
-                        describe(it->second));
+      throw_key_error(file_, line_of(it->first), key_path(key),
+                      "no value: this key does not apply with the other settings (e.g. a key of "
+                      "another algorithm, dataset, rule or distribution)",
+                      describe(it->second));
     }
     if (!read_.count(key)) {
       std::string known;
       for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;
-      throw_input_error(file_, line_of(it->first), key_path(key),
-                        "a known key (" + (known.empty() ? std::string("none") : known) + ")",
-                        "unknown key '" + key + "'");
+      throw_key_error(file_, line_of(it->first), key_path(key),
+                      "a known key (" + (known.empty() ? std::string("none") : known) + ")",
+                      "unknown key '" + key + "'");
     }
   }
 }
@@ -246,12 +297,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     if (p.empty()) throw util::InputError("--set " + assignment + ": empty key in '" + path + "'");
     parts.push_back(p);
   }
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(value);
-  } catch (const YAML::Exception& e) {
-    throw util::InputError("--set " + assignment + ": value is not valid YAML: " + e.msg);
-  }
+  YAML::Node parsed = load_yaml_text(value, "--set " + assignment);
   // yaml-cpp's operator[] on a Node aliases; walk with explicit copies to build the path.
   std::vector<YAML::Node> chain{root};
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -270,15 +316,13 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
 
 YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream in = util::open_input(path, "a readable YAML file");
-  try {
-    YAML::Node n = YAML::Load(in);
-    if (!n.IsDefined() || n.IsNull()) {
-      util::throw_input_error(path, 0, "", "a YAML mapping", "an empty document");
-    }
-    return n;
-  } catch (const YAML::Exception& e) {
-    util::throw_input_error(path, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "valid YAML", e.msg);
+  std::ostringstream text;
+  text << in.rdbuf();
+  YAML::Node n = load_yaml_text(text.str(), path);  // alias budget, duplicate keys
+  if (!n.IsDefined() || n.IsNull()) {
+    util::throw_input_error(path, 0, "", "a YAML mapping", "an empty document");
   }
+  return n;
 }
 
 }  // namespace fedgrid::io

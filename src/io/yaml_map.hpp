@@ -44,6 +44,8 @@ class YamlMap {
   // lo/hi inclusive; "positive" etc. is expressed with the bounds.
   int64_t get_int(const std::string& key, int64_t lo, int64_t hi,
                   const std::optional<int64_t>& def = std::nullopt);
+  // A required integer in [0, 2^64 - 1] (seeds).
+  uint64_t get_uint64(const std::string& key);
   bool get_bool(const std::string& key, const std::optional<bool>& def = std::nullopt);
   YamlMap get_map(const std::string& key);
   YAML::Node get_node(const std::string& key);  // marks the key as read, any type
@@ -82,6 +84,22 @@ class YamlMap {
   void record(const std::string& key, const std::string& type, std::string def,
               std::string range) const;
 };
+
+// While one exists, errors on a key of `file` that one of `assignments` ("a.b=value", later
+// ones win) set, or a key below it, name that override ("--set a.b=value: key 'a.b': ...")
+// instead of a line of the file (the value's own line means nothing there). Not reentrant.
+class OverrideScope {
+ public:
+  OverrideScope(const std::string& file, const std::vector<std::string>& assignments);
+  ~OverrideScope();
+  OverrideScope(const OverrideScope&) = delete;
+  OverrideScope& operator=(const OverrideScope&) = delete;
+};
+
+// Throws util::InputError for `key_path` of `file` at `line`, naming the override that set the
+// key if an OverrideScope says so.
+[[noreturn]] void throw_key_error(const std::string& file, int line, const std::string& key_path,
+                                  const std::string& expected, const std::string& found);
 
 // Applies a `--set a.b.c=value` override to a document (value parsed as YAML). Creates missing
 // intermediate mappings. Throws util::InputError for a malformed assignment.

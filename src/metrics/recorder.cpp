@@ -1,8 +1,12 @@
 // CSV/JSON output with atomic renames (see recorder.hpp for the file layout).
 #include "metrics/recorder.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <initializer_list>
 #include <stdexcept>
@@ -18,7 +22,10 @@ namespace {
 // Appends v like printf("%.10g") (std::to_chars with a precision is specified as printf's %g in
 // the C locale), or nothing for NaN: the CSV cell format of fmt() without a temporary string.
 void append_number(std::string& out, double v) {
-  if (std::isnan(v)) return;
+  if (std::isnan(v)) {
+    if (!is_missing(v)) out += "nan";  // computed: the run diverged
+    return;
+  }
   if (std::isinf(v)) {
     out += v > 0 ? "inf" : "-inf";
     return;
@@ -49,6 +56,16 @@ void append_cells(std::string& out, std::initializer_list<T> values) {
 }
 
 }  // namespace
+
+bool is_missing(double v) {
+  if (!std::isnan(v)) return false;
+  uint64_t a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, &kNaN, sizeof b);
+  // The payload bits a float conversion keeps (sign and low bits may change on the way).
+  constexpr uint64_t kHigh = 0x000FFFFFE0000000ull;
+  return (a & kHigh) == (b & kHigh);
+}
 
 std::string fmt(double v) {
   std::string s;
@@ -112,12 +129,13 @@ CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::str
   } else {
     f_ = std::fopen(tmp_.c_str(), "w");
   }
-  if (!f_) throw std::runtime_error("cannot write " + tmp_);
+  if (!f_) util::throw_system_error("create", tmp_, errno);
   std::setvbuf(f_, nullptr, _IOFBF, 1 << 20);  // million-row files: few large writes
   if (!resume_size) line(header);
 }
 
-CsvFile::CsvFile(CsvFile&& o) noexcept : f_(o.f_), tmp_(std::move(o.tmp_)), final_(o.final_) {
+CsvFile::CsvFile(CsvFile&& o) noexcept
+    : f_(o.f_), tmp_(std::move(o.tmp_)), final_(o.final_), errno_(o.errno_) {
   o.f_ = nullptr;
 }
 
@@ -126,38 +144,68 @@ CsvFile& CsvFile::operator=(CsvFile&& o) noexcept {
   f_ = o.f_;
   tmp_ = std::move(o.tmp_);
   final_ = std::move(o.final_);
+  errno_ = o.errno_;
   o.f_ = nullptr;
   return *this;
 }
 
 CsvFile::~CsvFile() {
-  if (f_) std::fclose(f_);
+  if (f_) std::fclose(f_);  // only after an error elsewhere: the run is failing anyway
 }
 
 void CsvFile::line(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), f_);
-  std::fputc('\n', f_);
+  if (errno_ != 0) return;
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), f_) != text.size() || std::fputc('\n', f_) == EOF) {
+    errno_ = errno != 0 ? errno : EIO;
+  }
 }
 
 uint64_t CsvFile::flush() {
-  if (std::fflush(f_) != 0) throw std::runtime_error("cannot write " + tmp_);
+  if (errno_ != 0) util::throw_system_error("write", tmp_, errno_);
+  errno = 0;
+  if (std::fflush(f_) != 0) util::throw_system_error("write", tmp_, errno != 0 ? errno : EIO);
+  // On disk before a checkpoint counts these bytes (a power loss keeps what it says).
+  if (::fdatasync(::fileno(f_)) != 0 && errno != EINVAL) {
+    util::throw_system_error("write", tmp_, errno);
+  }
   return static_cast<uint64_t>(std::ftell(f_));
 }
 
 void CsvFile::commit() {
   if (!f_) return;
-  if (std::fclose(f_) != 0) throw std::runtime_error("cannot write " + tmp_);
-  f_ = nullptr;
-  fs::rename(tmp_, final_);
+  std::FILE* f = f_;
+  f_ = nullptr;  // closed below whatever happens: never twice
+  errno = 0;
+  const bool closed = std::fclose(f) == 0;
+  if (errno_ != 0 || !closed) {
+    util::throw_system_error("write", tmp_, errno_ != 0 ? errno_ : errno != 0 ? errno : EIO);
+  }
+  std::error_code ec;
+  fs::rename(tmp_, final_, ec);
+  if (ec) util::throw_system_error("rename", tmp_, ec.value(), " to " + final_);
 }
 
 void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text) {
-  std::string tmp = (fs::path(dir) / ("." + name + ".partial")).string();
+  const std::string tmp = (fs::path(dir) / ("." + name + ".partial")).string();
   std::FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) throw std::runtime_error("cannot write " + tmp);
-  std::fwrite(text.data(), 1, text.size(), f);
-  if (std::fclose(f) != 0) throw std::runtime_error("cannot write " + tmp);
-  fs::rename(tmp, fs::path(dir) / name);
+  if (!f) util::throw_system_error("create", tmp, errno);
+  errno = 0;
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  int err = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!closed && err == 0) err = errno;
+  std::error_code ec;
+  if (!written || !closed) {
+    fs::remove(tmp, ec);
+    util::throw_system_error("write", tmp, err != 0 ? err : EIO);
+  }
+  fs::rename(tmp, fs::path(dir) / name, ec);
+  if (ec) {
+    const int rename_err = ec.value();
+    fs::remove(tmp, ec);
+    util::throw_system_error("rename", tmp, rename_err, " to " + (fs::path(dir) / name).string());
+  }
 }
 
 Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes,
@@ -183,10 +231,22 @@ Recorder::Recorder(const std::string& out_dir, const std::vector<uint64_t>* resu
 }
 
 std::vector<uint64_t> Recorder::flush() {
+  check_writes();
   return {rounds_.flush(), clients_.flush(), layers_.flush()};
 }
 
+void Recorder::check_writes() const {
+  for (const CsvFile* f : {&rounds_, &clients_, &layers_}) {
+    if (f->error() != 0) {
+      util::throw_system_error("write", f->path(), f->error(),
+                               " (in round " + std::to_string(round_) +
+                                   "; the run stops there, its files are incomplete)");
+    }
+  }
+}
+
 void Recorder::round(const RoundRecord& r) {
+  round_ = r.round;
   std::string& s = line_;
   s.clear();
   append_int(s, r.round);
@@ -195,9 +255,11 @@ void Recorder::round(const RoundRecord& r) {
   append_cells<double>(s, {r.train_loss, r.val_loss, r.val_accuracy, r.test_loss, r.test_accuracy});
   append_cells<uint64_t>(s, {r.bytes_down, r.bytes_up});
   rounds_.line(s);
+  check_writes();
 }
 
 void Recorder::client(const ClientRecord& c) {
+  round_ = c.round;
   std::string& s = line_;
   s.clear();
   append_int(s, c.round);
@@ -222,6 +284,7 @@ void Recorder::layer(const LayerRecord& l) {
 }
 
 void Recorder::finish(const std::string& summary_json) {
+  check_writes();
   rounds_.commit();
   clients_.commit();
   layers_.commit();

@@ -13,7 +13,14 @@
 
 namespace fedgrid::metrics {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// "No value" (a round not evaluated, a wait-for-all round's deadline): a quiet NaN with its own
+// payload, written as an empty CSV cell. Any other NaN is a computed one (a diverged loss) and is
+// written "nan". Arithmetic keeps a NaN operand's payload (IEEE 754), so values derived from a
+// missing one stay missing.
+constexpr double kNaN = __builtin_nan("0x25A5A5A5A5A5A");  // bits 0x7FFA5A5A5A5A5A5A
+
+// True for kNaN (and NaNs derived from it), false for every number and every other NaN.
+bool is_missing(double v);
 
 struct RoundRecord {
   int round = 0;
@@ -56,16 +63,21 @@ class CsvFile {
   CsvFile(CsvFile&&) noexcept;
   CsvFile& operator=(CsvFile&&) noexcept;
   ~CsvFile();
+  // Appends a row. A failed write is remembered (error()), not thrown: records are written in
+  // the middle of a round, where an exception would leave the round's work half done.
   void line(const std::string& text);
-  uint64_t flush();  // writes the buffer out; returns the file's size
-  void commit();     // close and rename to the final name
+  uint64_t flush();  // writes the buffer out; returns the file's size; util::SystemError
+  void commit();     // close and rename to the final name; util::SystemError, never closes twice
+  int error() const { return errno_; }  // the errno of the first failed write, 0 if none
+  const std::string& path() const { return tmp_; }
 
  private:
   std::FILE* f_ = nullptr;
   std::string tmp_, final_;
+  int errno_ = 0;
 };
 
-// Number formatting shared by every output: %.10g, empty for NaN.
+// Number formatting shared by every output: %.10g; empty for kNaN, "nan" for other NaNs.
 std::string fmt(double v);
 
 class Recorder {
@@ -75,6 +87,8 @@ class Recorder {
   // `local_work`: clients.csv gets the columns steps, steps_done (runs that set local work).
   explicit Recorder(const std::string& out_dir, const std::vector<uint64_t>* resume_sizes = nullptr,
                     bool local_work = false);
+  // Ends the round's records: throws util::SystemError naming the file, the error and the round
+  // if any write of the round (or before) failed, e.g. a full disk.
   void round(const RoundRecord& r);
   void client(const ClientRecord& c);
   void layer(const LayerRecord& l);
@@ -89,9 +103,12 @@ class Recorder {
   CsvFile rounds_, clients_, layers_;
   bool local_work_ = false;
   std::string line_;  // reused buffer of the row being written
+  int round_ = 0;     // the round of the last record
+  void check_writes() const;
 };
 
-// Writes `text` to dir/name atomically (temporary name + rename).
+// Writes `text` to dir/name atomically (temporary name + rename); util::SystemError (and no
+// temporary file left) if a write, the close or the rename fails.
 void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text);
 
 // Minimal JSON building helpers.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nn/gemm.hpp"
+#include "nn/lanes.hpp"
 #include "nn/layers.hpp"
 #include "util/rng.hpp"
 
@@ -154,8 +155,19 @@ void Conv2d::col2im(const float* cols, int first, int count, MatrixRef din) cons
   }
 }
 
+lanes::ConvGeom Conv2d::geom() const {
+  const Shape is = in_shape(), os = out_shape();
+  return {is.c, is.h, is.w, os.c, os.h, os.w, kernel_, stride_, padding_};
+}
+
 void Conv2d::forward(const float* params, const ConstMatrixRef& in, MatrixRef out,
                      const LayerContext& ctx) const {
+  if (ctx.lanes > 0) {
+    const lanes::ConvGeom g = geom();
+    lanes::conv_forward(lanes::choose(g), g, params + param_offset(), params + bias_offset(),
+                        in.data(), lanes::groups(ctx.lanes), out.data(), *ctx.shared);
+    return;
+  }
   const int P = out_shape().plane(), K = patch(), O = out_shape().c;
   const int B = static_cast<int>(in.cols());
   const int chunk = chunk_samples(B);
@@ -185,6 +197,21 @@ void Conv2d::backward(const float* params, const ConstMatrixRef& in, const Const
                       const ConstMatrixRef& dout, const BackwardNeeds& needs, float* grad,
                       MatrixRef din, const LayerContext& ctx) const {
   if (!needs.weight && !needs.bias && !needs.input) return;
+  if (ctx.lanes > 0) {
+    const lanes::ConvGeom g = geom();
+    const lanes::ConvAlgo algo = lanes::choose(g);
+    const int groups = lanes::groups(ctx.lanes);
+    if (needs.weight || needs.bias) {
+      lanes::conv_weight_grad(algo, g, in.data(), dout.data(), groups,
+                              needs.weight ? grad + param_offset() : nullptr,
+                              needs.bias ? grad + bias_offset() : nullptr, *ctx.shared);
+    }
+    if (needs.input) {
+      lanes::conv_input_grad(algo, g, params + param_offset(), dout.data(), groups, din.data(),
+                             *ctx.shared);
+    }
+    return;
+  }
   const int P = out_shape().plane(), K = patch(), O = out_shape().c;
   const int B = static_cast<int>(in.cols());
   const int chunk = chunk_samples(B);

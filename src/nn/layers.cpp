@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nn/lanes.hpp"
 #include "util/rng.hpp"
 
 namespace fedgrid::nn {
@@ -95,8 +96,13 @@ void Relu::backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
 }
 
 // A column keeps its values: out = in (nothing to do when the model shares the buffer).
+// In the lane layout (ctx.lanes): converts to one column per sample (and back in backward).
 void Flatten::forward(const float* /*params*/, const ConstMatrixRef& in, MatrixRef out,
-                      const LayerContext& /*ctx*/) const {
+                      const LayerContext& ctx) const {
+  if (ctx.lanes > 0) {
+    lanes::from_lanes(in.data(), in_shape().c, in_shape().plane(), ctx.lanes, out.data());
+    return;
+  }
   if (out.data() != in.data()) out = in;
 }
 
@@ -108,8 +114,14 @@ void Flatten::forward(const double* /*params*/, const ConstMatrixDRef& in, Matri
 void Flatten::backward(const float* /*params*/, const ConstMatrixRef& /*in*/,
                        const ConstMatrixRef& /*out*/, const ConstMatrixRef& dout,
                        const BackwardNeeds& needs, float* /*grad*/, MatrixRef din,
-                       const LayerContext& /*ctx*/) const {
-  if (needs.input) din = dout;
+                       const LayerContext& ctx) const {
+  if (!needs.input) return;
+  if (ctx.lanes > 0) {
+    lanes::to_lanes(dout.data(), std::size_t(dout.outerStride()), in_shape().c, in_shape().plane(),
+                    ctx.lanes, din.data());
+    return;
+  }
+  din = dout;
 }
 
 template <class Scalar>

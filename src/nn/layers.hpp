@@ -17,6 +17,10 @@ class Rng;
 
 namespace fedgrid::nn {
 
+namespace lanes {
+struct ConvGeom;
+}
+
 using MatrixD = Eigen::MatrixXd;
 using ConstMatrixRef = Eigen::Ref<const Matrix>;
 using MatrixRef = Eigen::Ref<Matrix>;
@@ -56,6 +60,9 @@ struct LayerContext {
   bool training = false;  // BatchNorm: batch statistics (true) or running ones (false)
   LayerScratch* own = nullptr;
   SharedScratch* shared = nullptr;
+  // > 0: the input is in the lane layout (nn/lanes.hpp) for a batch of `lanes` samples, its
+  // matrix padded to lanes::padded(lanes) columns; so is the output, except Flatten's (columns).
+  int lanes = 0;
 };
 
 class Layer {
@@ -210,6 +217,7 @@ class Conv2d final : public Layer {
                 const LayerContext& ctx) const override;
   // Samples per im2col chunk for a batch of `batch`.
   int chunk_samples(int batch) const;
+  lanes::ConvGeom geom() const;  // the shape for the lane kernels
 
  private:
   void im2col(const ConstMatrixRef& in, int first, int count, float* cols) const;
@@ -247,6 +255,14 @@ class BatchNorm final : public Layer {
   // grad for the running mean and/or variance.
   void statistics_update(const float* params, const LayerScratch& own, int batch, bool mean,
                          bool var, float* grad) const;
+
+ private:
+  // The same in the lane layout (norm_lanes.cpp), ctx.lanes samples.
+  void forward_lanes(const float* params, const float* in, float* out,
+                     const LayerContext& ctx) const;
+  void backward_lanes(const float* params, const float* in, const float* dout,
+                      const BackwardNeeds& needs, float* grad, float* din,
+                      const LayerContext& ctx) const;
 };
 
 // Mean softmax cross-entropy of logits Z (C x B) against labels y[0..B) (each in [0, C)):

@@ -135,7 +135,33 @@ std::string layer_name(const Layer& layer, int count) {
   }
 }
 
+// Layers before the first Flatten when they can all run in lanes and the first is a Conv2d.
+int lanes_prefix(const std::vector<std::unique_ptr<Layer>>& layers) {
+  if (layers.empty() || layers[0]->kind() != LayerKind::kConv2d) return 0;
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    const LayerKind kind = layers[k]->kind();
+    if (kind == LayerKind::kFlatten) return static_cast<int>(k);
+    if (kind == LayerKind::kDense) return 0;
+  }
+  return 0;
+}
+
 }  // namespace
+
+// In-place layers share their input's buffer, except the Flatten that leaves the lane layout.
+void Model::assign_buffers() {
+  buffer_of_.clear();
+  for (std::size_t k = 0; k < layers_.size(); ++k) {
+    const bool convert = lanes_end_ > 0 && k == std::size_t(lanes_end_);
+    const bool share = layers_[k]->in_place() && k > 0 && !convert;
+    buffer_of_.push_back(share ? buffer_of_.back() : static_cast<int>(k));
+  }
+}
+
+void Model::use_lanes(bool on) {
+  lanes_end_ = on ? lanes_max_ : 0;
+  assign_buffers();
+}
 
 Model Model::build(const ModelSpec& spec) {
   const SpecChecker checker(spec);
@@ -159,11 +185,12 @@ Model Model::build(const ModelSpec& spec) {
     shape = layer->out_shape();
     m.forward_flops_ += layer->forward_flops();
     m.max_width_ = std::max(m.max_width_, layer->out_size());
-    const int k = static_cast<int>(m.layers_.size());
-    m.buffer_of_.push_back(layer->in_place() && k > 0 ? m.buffer_of_.back() : k);
     m.layers_.push_back(std::move(layer));
   }
   checker.check_last(spec);
+  m.lanes_max_ = lanes_prefix(m.layers_);
+  m.lanes_end_ = m.lanes_max_;
+  m.assign_buffers();
   m.num_params_ = offset;
   m.num_classes_ = shape.c;
   m.grouping_ = spec.stages;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "nn/lanes.hpp"
 #include "nn/layers.hpp"
 
 namespace fedgrid::nn {
@@ -104,6 +105,12 @@ MaxPool2d::MaxPool2d(Shape in, int kernel, int stride)
 // Training calls keep every output's argmax in ctx.own->index for the backward pass.
 void MaxPool2d::forward(const float* /*params*/, const ConstMatrixRef& in, MatrixRef out,
                         const LayerContext& ctx) const {
+  if (ctx.lanes > 0) {
+    const Shape is = in_shape();
+    lanes::pool_forward(is.c, is.h, is.w, kernel_, stride_, in.data(), lanes::groups(ctx.lanes),
+                        out.data());
+    return;
+  }
   int32_t* index = nullptr;
   if (ctx.training && ctx.own) {
     ctx.own->index.resize(std::size_t(out_size()) * std::size_t(in.cols()));
@@ -126,6 +133,11 @@ void MaxPool2d::backward(const float* /*params*/, const ConstMatrixRef& in,
                          const LayerContext& ctx) const {
   if (!needs.input) return;
   const Shape is = in_shape(), os = out_shape();
+  if (ctx.lanes > 0) {
+    lanes::pool_backward(is.c, is.h, is.w, kernel_, stride_, in.data(), dout.data(),
+                         lanes::groups(ctx.lanes), din.data());
+    return;
+  }
   const std::size_t n = std::size_t(out_size());
   const bool saved = ctx.own && ctx.own->index.size() == n * std::size_t(in.cols());
   din.setZero();
@@ -175,6 +187,10 @@ void BatchNorm::forward(const float* params, const ConstMatrixRef& in, MatrixRef
   const Eigen::Index B = in.cols();
   const float* gamma = params + param_offset();
   const float* beta = gamma + C;
+  if (ctx.lanes > 0) {
+    forward_lanes(params, in.data(), out.data(), ctx);
+    return;
+  }
   if (ctx.training) {
     LayerScratch& s = *ctx.own;
     s.acc.setZero(C);
@@ -244,6 +260,10 @@ void BatchNorm::backward(const float* params, const ConstMatrixRef& in,
                          const BackwardNeeds& needs, float* grad, MatrixRef din,
                          const LayerContext& ctx) const {
   if (!needs.weight && !needs.bias && !needs.input) return;
+  if (ctx.lanes > 0) {
+    backward_lanes(params, in.data(), dout.data(), needs, grad, din.data(), ctx);
+    return;
+  }
   const int C = in_shape().c, P = in_shape().plane();
   const Eigen::Index B = in.cols();
   LayerScratch& s = *ctx.own;

@@ -135,6 +135,8 @@ class StageCosts {
   long c_ = 0;
 };
 
+}  // namespace
+
 // Runs the client's stages (each local step: its L stages, output first) until `stop`; returns
 // how many finished, over all steps. The costs are drawn twice from the same seed (total, then
 // the count) instead of being stored: memory stays flat in the number of steps.
@@ -174,6 +176,8 @@ long compute_stages(const Context* ctx, const RoundOrder& o, double scale, doubl
   while (done < n && (cum += again.next()) <= executed * (1 + 1e-12)) ++done;
   return done;
 }
+
+namespace {
 
 // The slot's report is complete: hand it to the server.
 void finish(Context* ctx, Slot& me) {

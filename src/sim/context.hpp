@@ -6,6 +6,7 @@
 #pragma once
 
 #include <csignal>
+#include <exception>
 #include <memory>
 #include <simgrid/s4u.hpp>
 #include <string>
@@ -67,6 +68,7 @@ struct ClientParams {
 };
 
 struct DeadlineKeeper;  // client.cpp
+struct AsyncRun;        // async.hpp: asynchronous runs only
 
 // Fixed for the whole run (set before the engine runs).
 struct RunSetup {
@@ -115,6 +117,8 @@ struct RunResults {
   double final_test_loss = metrics::kNaN;
   double write_seconds = 0;      // wall time spent writing records
   int stopped_by = 0;            // the signal that stopped the run before its last round
+  std::exception_ptr failure;    // what ended the server actor early (sim/guard.hpp)
+  std::string diverged;          // what became NaN/inf in round rounds_done ("" = nothing)
   std::string availability_log;  // availability.csv rows: t,client,state
 };
 
@@ -127,9 +131,13 @@ struct Context {
   // cancels at a deadline the transfers still running.
   std::shared_ptr<DeadlineKeeper> keeper;
   std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
+  std::shared_ptr<AsyncRun> async;              // asynchronous runs (async.hpp); null otherwise
 };
 
 void slot_actor(Context* ctx, int slot);
+// Runs the client's stages of order `o` (each local step: its L stages, output first) on the
+// calling actor's host until `stop` (absolute time); returns how many finished (client.cpp).
+long compute_stages(const Context* ctx, const RoundOrder& o, double scale, double stop);
 // Starts (again) the actor of `slot` on `host`.
 void spawn_slot(Context* ctx, int slot, sg4::Host* host);
 // A slot's actor was killed (its device went off): reports the client it was playing as

@@ -11,13 +11,17 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <simgrid/s4u.hpp>
 #include <thread>
 #include <xbt/config.hpp>
 
 #include "io/server_knowledge.hpp"
+#include "metrics/async_recorder.hpp"
 #include "metrics/recorder.hpp"
+#include "sim/async.hpp"
 #include "sim/context.hpp"
+#include "sim/guard.hpp"
 #include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
@@ -40,7 +44,13 @@ const char* signal_name(int sig) {
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.setup.algorithm;
   std::string s = "{\n";
-  s += std::string("  \"complete\": ") + (ctx.results.stopped_by ? "false" : "true") + ",\n";
+  const bool diverged = !ctx.results.diverged.empty();
+  s += std::string("  \"complete\": ") + (ctx.results.stopped_by || diverged ? "false" : "true") +
+       ",\n";
+  if (diverged) {  // (only then: other runs keep their bytes)
+    s += "  \"diverged\": true,\n  \"diverged_round\": " + std::to_string(ctx.results.rounds_done) +
+         ",\n  \"diverged_in\": " + metrics::json_string(ctx.results.diverged) + ",\n";
+  }
   if (ctx.results.stopped_by) {
     s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.results.stopped_by)) + ",\n";
   }
@@ -63,8 +73,13 @@ std::string summary_json(const Context& ctx, const io::Experiment& exp, const Wo
   const std::string platform =
       w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
   s += "  \"platform\": " + metrics::json_string(platform) + ",\n";
-  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity) + "\n";
-  return s + "}\n";
+  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity);
+  if (const fl::AsyncAlgorithm* as = a.asynchronous()) {  // rounds = server updates
+    s += ",\n  \"concurrency\": " + std::to_string(as->concurrency()) + ",\n";
+    s += "  \"buffer\": " + std::to_string(as->buffer_size()) + ",\n";
+    s += "  \"jobs\": " + std::to_string(ctx.async->jobs);
+  }
+  return s + "\n}\n";
 }
 
 void append_int(std::string& s, long v) {
@@ -144,6 +159,11 @@ void print_plan(const fl::Algorithm& algo, const std::vector<fl::ClientInfo>& in
     std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, known[u].speed,
                 known[u].comm_time, infos[u].shard);
   }
+  if (const fl::AsyncAlgorithm* as = algo.asynchronous()) {
+    std::printf("asynchronous: %d clients in flight, %d updates per server update, no rounds\n",
+                as->concurrency(), as->buffer_size());
+    return;
+  }
   std::printf("round  deadline  batches\n");
   for (int r = 1; r <= cfg.rounds; ++r) {
     fl::RoundPlan p = algo.configure(r);
@@ -209,14 +229,19 @@ void note_clamps(const fl::Algorithm& algo) {
 
 // The server (big stack: it helps the math threads while it waits, Eigen keeps temporaries on
 // the stack) and the slots (small stacks: SimGrid calls only).
+// Asynchronous runs: their server, and a partner actor beside each slot (async.hpp).
 void create_actors(Context& ctx, int slots) {
-  choose_stack_guards(slots);
+  choose_stack_guards(ctx.async ? 2 * slots : slots);
   sg4::Engine::set_config("contexts/stack-size:8192");
-  sg4::Actor::create("server", ctx.setup.server_host, server_actor, &ctx);
+  sg4::Actor::create("server", ctx.setup.server_host, guarded_server_actor, &ctx);
   const bool guards = simgrid::config::get_value<int>("contexts/guard-size") > 0;
   sg4::Engine::set_config("contexts/stack-size:" +
                           std::to_string(guards ? kSlotStackKiB : kSlotStackNoGuardKiB));
-  create_slots(ctx, slots);
+  if (ctx.async) {
+    create_async_slots(ctx, slots);
+  } else {
+    create_slots(ctx, slots);
+  }
 }
 
 // Availability: a killed slot reports its client failed; every state change goes to the log.
@@ -226,13 +251,18 @@ void watch_availability(Context& ctx) {
     if (it == ctx.slot_of_actor.end()) return;
     const int slot = it->second;
     ctx.slot_of_actor.erase(it);
-    on_slot_killed(&ctx, slot);
+    if (ctx.async) {
+      on_async_slot_killed(&ctx, slot);
+    } else {
+      on_slot_killed(&ctx, slot);
+    }
   });
   sg4::Host::on_state_change_cb([&ctx](const sg4::Host& h) {
     const int u = client_of(h.get_name());
     if (u < 0) return;
     ctx.results.availability_log += metrics::fmt(sg4::Engine::get_clock()) + "," +
                                     std::to_string(u) + (h.is_on() ? ",on\n" : ",off\n");
+    if (ctx.async && h.is_on()) on_async_host_on(&ctx);
   });
 }
 
@@ -310,29 +340,40 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
           ? (fs::temp_directory_path() / ("fedgrid-plan-" + std::to_string(::getpid()))).string()
           : opt.out_dir;
   fs::create_directories(out_dir);
+  const TempFolder temp_folder(temp_dir ? out_dir : "");  // removed however plan ends
   Context ctx;
   init_context(ctx, exp, opt);
-  const int slots = std::min(sc.algorithm.clients_per_round, sc.clients);  // K (or all)
-  const World world = build_world(engine, ctx, out_dir, slots > 0 ? slots : sc.clients);
+  // K clients per round (or all); C clients in flight for asynchronous algorithms.
+  const World world =
+      build_world(engine, ctx, out_dir, fl::clients_in_flight(sc.algorithm, sc.clients));
   const std::unique_ptr<fl::Algorithm> algorithm =
       fl::make_algorithm(io::algorithm_config(exp), world.infos, exp.model.num_stages());
   const fl::Algorithm& algo = *algorithm;
   ctx.setup.algorithm = algorithm.get();
+  if (algo.asynchronous()) {
+    ctx.async = std::make_shared<AsyncRun>();
+    ctx.async->algorithm = algo.asynchronous();
+    ctx.async->slots.resize(ctx.slots.size());
+  }
   check_deadlines(exp, algo, world.infos);
   if (!algo.clamps().empty() && !opt.quiet) note_clamps(algo);
   if (opt.plan_only) {
     print_plan(algo, world.infos);
-    if (temp_dir)
-      fs::remove_all(out_dir);
-    else
-      metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
+    if (!temp_dir && !ctx.async) metrics::write_file_atomic(out_dir, "plan.csv", plan_csv(algo));
     return 0;
   }
-  metrics::Recorder recorder(opt.out_dir, opt.resume ? &opt.resume->file_sizes : nullptr,
-                             sc.algorithm.training.local_work_columns);
-  ctx.setup.recorder = &recorder;
+  const std::vector<uint64_t>* resume_sizes = opt.resume ? &opt.resume->file_sizes : nullptr;
+  std::optional<metrics::Recorder> recorder;  // round-based runs
+  std::optional<metrics::AsyncRecorder> async_recorder;
+  if (ctx.async) {
+    async_recorder.emplace(opt.out_dir, resume_sizes);
+    ctx.async->recorder = &*async_recorder;
+  } else {
+    recorder.emplace(opt.out_dir, resume_sizes, sc.algorithm.training.local_work_columns);
+    ctx.setup.recorder = &*recorder;
+    metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
+  }
   ctx.round.inbox_sem = sg4::Semaphore::create(0);
-  metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   metrics::write_file_atomic(opt.out_dir, "partition.csv", io::partition_csv(exp));
   const int threads = resolve_threads(opt.threads);
   std::unique_ptr<train::MathEngine> math;
@@ -347,18 +388,25 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   create_actors(ctx, static_cast<int>(ctx.slots.size()));
   const auto t_run = Clock::now();
   engine.run();
+  if (ctx.results.failure)
+    std::rethrow_exception(ctx.results.failure);  // e.g. a full disk: no summary.json
+  if (opt.diverged_round && !ctx.results.diverged.empty())
+    *opt.diverged_round = ctx.results.rounds_done;
   const auto t_end = Clock::now();
+  if (ctx.async && !ctx.async->error.empty()) throw util::InputError(ctx.async->error);
   // The plans each round used are known now.
   if (algo.adaptive()) metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   if (ctx.setup.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
                                "t,client,state\n" + ctx.results.availability_log);
   }
-  recorder.finish(summary_json(ctx, exp, world));
-  // A finished run needs no checkpoint (a stopped one keeps it for --resume).
-  if (!ctx.results.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   metrics::write_file_atomic(opt.out_dir, "wall.json",
                              wall_json(ctx, opt.started, t0, t_run, t_end, Clock::now(), threads));
+  // summary.json: the last file written.
+  if (recorder) recorder->finish(summary_json(ctx, exp, world));
+  if (async_recorder) async_recorder->finish(summary_json(ctx, exp, world));
+  // A finished run needs no checkpoint (a stopped one keeps it for --resume).
+  if (!ctx.results.stopped_by) fs::remove(fs::path(opt.out_dir) / "checkpoint");
   return ctx.results.stopped_by;
 }
 

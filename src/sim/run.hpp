@@ -22,6 +22,8 @@ struct RunOptions {
   // SIGINT and SIGTERM stop the run after the current round, with a checkpoint and
   // summary.json marked incomplete (a second signal kills at once).
   bool stop_on_signals = false;
+  // Out: the round after which a loss or a parameter was NaN/inf (the run stopped there), or 0.
+  int* diverged_round = nullptr;
   // When the command started (wall.json counts data loading from here).
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

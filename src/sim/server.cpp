@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "metrics/divergence.hpp"
 #include "sim/context.hpp"
 
 namespace fedgrid::sim {
@@ -218,6 +219,8 @@ double server_round(Context* ctx, const fl::RoundPlan& plan, double t0, fl::Serv
                                 p.empty() ? metrics::kNaN : p[s], agg.active[s] != 0});
   }
   if (ctx->setup.math) learn(ctx, plan, updates, agg, model, rr);
+  // NaN/inf stops the run after this round (summary.json says where).
+  if (ctx->setup.math) ctx->results.diverged = metrics::non_finite_after_round(rr, model.params);
   end_observed_round(ctx, plan.round, t0);  // adaptive algorithms re-plan from what they saw
   ctx->setup.recorder->round(rr);
   ctx->results.rounds_done = plan.round;
@@ -263,6 +266,7 @@ void server_actor(Context* ctx) {
       break;
     }
     t0 = server_round(ctx, algo.configure(round), t0, model);
+    if (!ctx->results.diverged.empty()) break;  // NaN/inf: this round is the last one
     if (ctx->setup.checkpoint_every > 0 && round % ctx->setup.checkpoint_every == 0 &&
         round < algo.config().rounds) {
       save_checkpoint(ctx, model, t0);

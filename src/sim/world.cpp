@@ -27,19 +27,16 @@ struct NetFactors {
   double lat = 1, bw = 1;
 };
 
-// LV08 multiplies latencies by 13.01 and bandwidths by 0.97 unless configured otherwise.
+// LV08 multiplies latencies by 13.01 and bandwidths by 0.97 unless configured otherwise. The
+// factor options hold doubles in SimGrid 3.32 (reading them as strings crashed).
 NetFactors network_factors() {
   const std::string model = simgrid::config::get_value<std::string>("network/model");
   NetFactors f{model == "LV08" ? 13.01 : 1.0, model == "LV08" ? 0.97 : 1.0};
-  try {
-    if (!simgrid::config::is_default("network/latency-factor")) {
-      f.lat = std::stod(simgrid::config::get_value<std::string>("network/latency-factor"));
-    }
-    if (!simgrid::config::is_default("network/bandwidth-factor")) {
-      f.bw = std::stod(simgrid::config::get_value<std::string>("network/bandwidth-factor"));
-    }
-  } catch (const std::exception&) {
-    // Piecewise factor specifications: keep the model's defaults for the estimate.
+  if (!simgrid::config::is_default("network/latency-factor")) {
+    f.lat = simgrid::config::get_value<double>("network/latency-factor");
+  }
+  if (!simgrid::config::is_default("network/bandwidth-factor")) {
+    f.bw = simgrid::config::get_value<double>("network/bandwidth-factor");
   }
   return f;
 }

@@ -19,6 +19,7 @@ constexpr Eigen::Index kEvalChunk = 1024;
 
 struct MathEngine::Scratch {
   LocalScratch local;
+  nn::Workspace eval_ws;  // forward-only evaluation (no training buffers)
   double gradient_cpu = 0, evaluation_cpu = 0;
   long gradients = 0;
 };
@@ -39,7 +40,7 @@ std::vector<MathEngine::Chunk> MathEngine::split(const data::Dataset& d) {
   std::vector<Chunk> chunks;
   const auto n = static_cast<Eigen::Index>(d.size());
   for (Eigen::Index start = 0; start < n; start += kEvalChunk) {
-    chunks.push_back({&d, start, std::min(kEvalChunk, n - start), {}, {}});
+    chunks.push_back({&d, start, std::min(kEvalChunk, n - start)});
   }
   return chunks;
 }
@@ -75,17 +76,15 @@ void MathEngine::wait_gradients() {
   times_.gradient_wait += since(t0);
 }
 
-nn::EvalResult MathEngine::evaluate_set(const nn::Vector& params, std::vector<Chunk>& chunks) {
+nn::EvalResult MathEngine::evaluate_set(const nn::Vector& params,
+                                        const std::vector<Chunk>& chunks) {
   std::vector<nn::EvalResult> parts(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     pool_.submit([this, &params, &chunks, &parts, i](int t) {
       const auto t0 = Clock::now();
-      Chunk& c = chunks[i];
-      if (c.x.cols() != c.count) {
-        c.x = c.set->x.middleCols(c.start, c.count);
-        c.y.assign(c.set->y.begin() + c.start, c.set->y.begin() + c.start + c.count);
-      }
-      parts[i] = exp_.model.evaluate(params, c.x, c.y, kEvalChunk);
+      const Chunk& c = chunks[i];  // evaluated in place: forward-only path, per-thread buffers
+      parts[i] = exp_.model.evaluate(params, c.set->x.middleCols(c.start, c.count),
+                                     c.set->y.data() + c.start, scratch_[t]->eval_ws);
       scratch_[t]->evaluation_cpu += since(t0);
     });
   }

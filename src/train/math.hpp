@@ -58,17 +58,14 @@ class MathEngine {
   MathTimes times() const;
 
  private:
-  // A fixed slice of an evaluation set, copied by its first evaluation task (the copy is part
-  // of the evaluation's cost, made in parallel).
+  // A fixed slice of an evaluation set (evaluated in place).
   struct Chunk {
     const data::Dataset* set = nullptr;
     Eigen::Index start = 0, count = 0;
-    nn::Matrix x;
-    std::vector<int> y;
   };
   struct Scratch;  // per thread: workspace, batch buffers, CPU time
   static std::vector<Chunk> split(const data::Dataset& d);
-  nn::EvalResult evaluate_set(const nn::Vector& params, std::vector<Chunk>& chunks);
+  nn::EvalResult evaluate_set(const nn::Vector& params, const std::vector<Chunk>& chunks);
 
   const io::Experiment& exp_;
   LocalTraining local_;

@@ -1,6 +1,7 @@
 // Formatting of user-input error messages (file:line: key: expected ..., found ...).
 #include "util/error.hpp"
 
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -24,6 +25,11 @@ std::ifstream open_input(const std::string& path, const std::string& expected) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_input_error(path, 0, "", expected, "no such file");
   return in;
+}
+
+void throw_system_error(const std::string& action, const std::string& path, int err,
+                        const std::string& context) {
+  throw SystemError("cannot " + action + " " + path + ": " + std::strerror(err) + context);
 }
 
 std::string short_number(double v) {

@@ -14,6 +14,17 @@ class InputError : public std::runtime_error {
   explicit InputError(const std::string& message) : std::runtime_error(message) {}
 };
 
+// The machine failed an operation that should work (a full disk, an I/O error, a file-size
+// limit): not the user's input, not FedGrid's bug. Exit code 1, the message printed as it is.
+class SystemError : public std::runtime_error {
+ public:
+  explicit SystemError(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Throws SystemError "cannot <action> <path>: <strerror(err)><context>".
+[[noreturn]] void throw_system_error(const std::string& action, const std::string& path, int err,
+                                     const std::string& context = "");
+
 // Builds the canonical message. line <= 0 means "no line" (e.g. a binary data file).
 std::string format_input_error(const std::string& file, int line, const std::string& key,
                                const std::string& expected, const std::string& found);

@@ -331,6 +331,34 @@ def case_corrupt_data():
             check(expect in out, "%s: message lacks %r:\n%s" % (name, expect, out))
             check(os.path.join(d, "") [:-1] in out or fname.split(".")[0] in out,
                   "%s: message does not name the file:\n%s" % (name, out))
+        # A gzip bomb: a valid image file followed by 20 GB of zeros in 20 MB of deflate data.
+        # Only one byte past what the header announces is inflated (it was all of it: ~15 s of
+        # CPU), so the run is refused in a fraction of a second of CPU time.
+        import zlib
+        d = os.path.join(tmp, "bomb")
+        os.makedirs(d)
+        for f, b in good.items():
+            open(os.path.join(d, f), "wb").write(b)
+        os.remove(os.path.join(d, "train-images-idx3-ubyte"))
+        def segment(data):
+            c = zlib.compressobj(1, zlib.DEFLATED, -15)
+            return c.compress(data) + c.flush(zlib.Z_FULL_FLUSH)  # byte-aligned, independent
+        zeros = segment(bytes(1 << 20))
+        with open(os.path.join(d, "train-images-idx3-ubyte.gz"), "wb") as f:
+            f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + segment(idx_images(60)))
+            for _ in range(20000):
+                f.write(zeros)
+            f.write(b"\x03\x00" + bytes(8))  # final empty block, a (wrong) trailer
+        t0 = os.times()
+        out = run(["run", base, "-o", os.path.join(tmp, "bomb-out"), "--quiet",
+                   "--set", "algorithm.time_budget=3", "--set", "data.dataset=mnist",
+                   "--set", "data.path=" + d, "--set", "data.synthetic=null",
+                   "--set", "model=../../../models/mlp.yaml", "--set", "clients=2"], expect=2)
+        t1 = os.times()
+        cpu = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+        print("gzip bomb (20 GB of zeros): refused after %.2f s of CPU" % cpu)
+        check("trailing data" in out and "train-images" in out, out)
+        check(cpu < 3.0, "the bomb was inflated: %.1f s of CPU" % cpu)
 
 
 SWEEPS = os.path.join(ROOT, "tests", "sim", "sweeps")
@@ -562,10 +590,12 @@ def case_cnn2_paper_scenarios():
 
 
 def case_sweep_plot():
-    """scripts/plot on the tiny sweep (exit 77 = skipped when Debian's matplotlib is missing)."""
+    """scripts/plot on the tiny sweep and on one of its runs (exit 77 = skipped when Debian's
+    matplotlib or pandas is missing)."""
     py = "/usr/bin/python3"
-    if subprocess.run([py, "-c", "import matplotlib"], capture_output=True).returncode != 0:
-        print("python3-matplotlib is not installed: skipped")
+    if subprocess.run([py, "-c", "import matplotlib, pandas"],
+                      capture_output=True).returncode != 0:
+        print("python3-matplotlib or python3-pandas is not installed: skipped")
         sys.exit(77)
     with tempfile.TemporaryDirectory() as tmp:
         run(["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-o", tmp, "-j", "2", "--quiet"])
@@ -580,6 +610,13 @@ def case_sweep_plot():
         table = open(os.path.join(figs, "table.md")).read().split("\n")
         body = [l for l in table if l.startswith("| fedavg-deadline") or l.startswith("| salf")]
         check(len(body) == 4, "table.md should list the 4 groups:\n" + "\n".join(table))
+        one = os.path.join(tmp, "runs", "salf_two-tier_seed1")
+        p = subprocess.run([py, os.path.join(ROOT, "scripts", "plot"), one, "-o", figs + "1",
+                            "--formats", "png"], capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, p.stdout + p.stderr)
+        for name in ("accuracy_vs_time", "participation", "contributors"):
+            f = os.path.join(figs + "1", name + ".png")
+            check(os.path.getsize(f) > 1000, "single run: missing or empty " + f)
 
 
 def case_threads():
@@ -819,7 +856,7 @@ def case_interrupt_resume():
             check(got[n] == want[n], "%s differs after SIGINT + resume" % n)
         print("SIGINT after round %d + resume: %d files identical" % (done, len(want)))
         out = run(["run", "--resume", a], expect=2)  # finished: no checkpoint left
-        check("checkpoint" in out and "no such file" in out, out)
+        check("complete run: nothing to resume" in out, out)
         # 2. SIGKILL at round 420 with a checkpoint every 50 rounds (400): the rows of rounds
         #    401..420 in the partial files are dropped and redone (140 / 100 when SLOW).
         b = os.path.join(tmp, "b")
@@ -934,6 +971,562 @@ def case_sweep_interrupt():
                       (seed, n))
             print("seed %d: stopped after round %d, resumed; %d files identical" %
                   (seed, stopped[seed - 1]["rounds"], len(want)))
+
+
+def wait_for(path, p, timeout=60):
+    """Waits until `path` exists (or process p ends); True if it exists."""
+    t0 = time.time()
+    while not os.path.exists(path) and p.poll() is None and time.time() - t0 < timeout:
+        time.sleep(0.01)
+    return os.path.exists(path)
+
+
+def case_one_writer():
+    # Two processes never write one folder: the second exits 2 naming the folder and the pid of
+    # the first (an OS lock, gone when its holder ends, however it ends). A finished run is not
+    # overwritten without --force; a stopped one asks for --resume.
+    scen = os.path.join(CI, "failures.yaml")
+    # ~15 s of CPU (4 clients a round; plan.csv 600k rows), always stopped early.
+    long = ["--set", "algorithm.rounds=150000", "--set", "algorithm.clients_per_round=4",
+            "--threads", "1"]
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "d")
+        p = start_run(["run", scen, "-o", d, "--quiet"] + long)
+        check(wait_for(os.path.join(d, ".rounds.csv.partial"), p), "the first run did not start")
+        for second in (["run", scen, "-o", d], ["run", scen, "-o", d, "--force"],
+                       ["plan", scen, "-o", d]):
+            out = run(second, expect=2)
+            check(d in out and "pid %d" % p.pid in out, "no folder or pid named:\n" + out)
+        p.send_signal(signal.SIGINT)
+        code = p.wait()
+        check(code == 130, "exit %d" % code)
+        check(not os.path.exists(os.path.join(d, ".fedgrid-lock")), "lock file left behind")
+        # A stopped run: a new run there is refused (use --resume); two resumes exclude each other.
+        out = run(["run", scen, "-o", d, "--quiet"], expect=2)
+        check("--resume " + d in out and "checkpoint" in out, out)
+        p = start_run(["run", "--resume", d, "--quiet", "--threads", "1"])
+        check(wait_for(os.path.join(d, ".fedgrid-lock"), p), "the resumed run did not start")
+        time.sleep(0.3)
+        out = run(["run", "--resume", d], expect=2)
+        check("pid %d" % p.pid in out, out)
+        p.kill()  # SIGKILL: the kernel drops the lock (the lock file stays, harmlessly)
+        p.wait()
+        # A complete run is kept unless --force.
+        e = os.path.join(tmp, "e")
+        small = os.path.join(CI, "synthetic-deadline.yaml")
+        run(["run", small, "-o", e, "--quiet"])
+        before = open(os.path.join(e, "rounds.csv")).read()
+        out = run(["run", small, "-o", e, "--quiet", "--seed", "3"], expect=2)
+        check("complete run" in out and "--force" in out, out)
+        check(open(os.path.join(e, "rounds.csv")).read() == before, "complete run overwritten")
+        run(["run", small, "-o", e, "--quiet", "--seed", "3", "--force"])
+        check(json.load(open(os.path.join(e, "summary.json")))["seed"] == 3, "--force ignored")
+        out = run(["run", "--resume", e], expect=2)
+        check("nothing to resume" in out, out)
+        out = run(["plan", small, "-o", e], expect=2)  # would replace the run's plan.csv
+        check("expected a folder without a run" in out, out)
+        # The run folder killed above resumes later: the stale lock file does not block it.
+        run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
+        # Sweeps: a second sweep (or --collect, --emit) into a folder being swept exits 2.
+        spec = os.path.join(tmp, "sweep.yaml")
+        open(spec, "w").write("name: lock\nbase: %s\nset: {algorithm.rounds: 150000, "
+                              "algorithm.clients_per_round: 4}\ngrid:\n  seed: [1]\n" % scen)
+        out_dir = os.path.join(tmp, "sw")
+        p = subprocess.Popen([FEDGRID, "sweep", spec, "-o", out_dir, "--threads", "1"],
+                             stderr=subprocess.PIPE, text=True)
+        check(wait_for(os.path.join(out_dir, "runs", "seed1", ".rounds.csv.partial"), p),
+              "the sweep did not start its run")
+        for second in (["sweep", spec, "-o", out_dir], ["sweep", spec, "-o", out_dir, "--collect"],
+                       ["sweep", spec, "-o", out_dir, "--emit", "parallel"]):
+            out = run(second, expect=2)
+            check(out_dir in out and "pid %d" % p.pid in out, out)
+        # ... and a run into the sweep's run folder.
+        out = run(["run", scen, "-o", os.path.join(out_dir, "runs", "seed1")], expect=2)
+        check("pid" in out, out)
+        p.send_signal(signal.SIGINT)
+        p.communicate()
+        # platform -o: one writer per file; a folder there is refused without a .partial.
+        xml = os.path.join(tmp, "p.xml")
+        run(["platform", small, "-o", xml])
+        out = run(["platform", small, "-o", tmp], expect=2)
+        check("expected a file name, found a folder" in out, out)
+        check(not [n for n in os.listdir(os.path.dirname(tmp)) if n.endswith(".partial")],
+              "platform -o DIR left a .partial file")
+
+
+def case_output_paths():
+    # -o at a file, a device, a path that cannot be created: exit 2 with one message, nothing
+    # written; plan leaves no temporary folder, even when it fails.
+    small = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = os.path.join(tmp, "file")
+        open(f, "w").write("x")
+        for target, found in ((f, "found a file"), ("/dev/null", "found a character device"),
+                              ("/proc/fedgrid/x", "can be created"),
+                              (os.path.join(f, "sub"), "can be created")):
+            for cmd in (["run", small, "-o", target], ["plan", small, "-o", target],
+                        ["sweep", os.path.join(SWEEPS, "tiny.yaml"), "-o", target]):
+                out = run(cmd, expect=2)
+                check(target in out and found in out and out.count("\n") == 1, out)
+        check(open(f).read() == "x", "the file was changed")
+        tmpdir = os.path.join(tmp, "tmpdir")
+        os.mkdir(tmpdir)
+        env = dict(os.environ, TMPDIR=tmpdir)
+        for scen, code in ((small, 0), (os.path.join(ROOT, "tests", "sim", "bad",
+                                                     "impossible-deadline.yaml"), 2)):
+            p = subprocess.run([FEDGRID, "plan", scen] + SIM_ARGS, env=env, capture_output=True)
+            check(p.returncode == code, "plan exit %d" % p.returncode)
+            check(os.listdir(tmpdir) == [], "plan left %s" % os.listdir(tmpdir))
+        # stdout that cannot be written (a full disk): exit 1 with a message.
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([FEDGRID, "validate", small], stdout=full, stderr=subprocess.PIPE,
+                               text=True)
+        check(p.returncode == 1 and "standard output" in p.stderr, (p.returncode, p.stderr))
+
+
+def check_write_failure(out_dir, proc, errtext):
+    check(proc.returncode == 1, "exit %d, expected 1:\n%s" % (proc.returncode, proc.stderr))
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    check(len(lines) == 1 and errtext in lines[0] and out_dir in lines[0], proc.stderr)
+    m = re.search(r"in round (\d+)", lines[0])
+    check(m, "the message names no round: " + lines[0])
+    check(not os.path.exists(os.path.join(out_dir, "summary.json")), "summary.json written")
+    partial = os.path.join(out_dir, ".rounds.csv.partial")
+    if os.path.exists(partial):
+        rows_written = max(0, len(open(partial).read().splitlines()) - 1)
+        check(rows_written <= int(m.group(1)), "rows beyond the failed round")
+    return int(m.group(1))
+
+
+def case_full_disk():
+    # Writes that fail end the run at that round: exit 1, one message naming the file, the
+    # error and the round, no summary.json, no abort (it was SIGABRT after a double free).
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    sets = ["--quiet", "--set", "algorithm.rounds=3000", "--set", "algorithm.time_budget=1500",
+            "--set", "timing.timing_only=true", "--checkpoint-every", "100"]
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. A file-size limit (EFBIG) of 1 MB per file: plan.csv (750 kB) passes, clients.csv not.
+        import resource
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1000000, 1000000))
+        d = os.path.join(tmp, "fsize")
+        p = subprocess.run([FEDGRID, "run", scen, "-o", d] + sets + SIM_ARGS,
+                           preexec_fn=limit, capture_output=True, text=True, timeout=300)
+        r = check_write_failure(d, p, "File too large")
+        print("RLIMIT_FSIZE: stopped in round %d: %s" % (r, p.stderr.strip()))
+        # 2. A full disk (ENOSPC) on a 1 MB tmpfs, when this machine lets us mount one.
+        mnt = os.path.join(tmp, "mnt")
+        os.mkdir(mnt)
+        m = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if m.returncode != 0:
+            print("SKIPPED the ENOSPC part: cannot mount a tmpfs here (%s)" % m.stderr.strip())
+            return
+        try:
+            d = os.path.join(mnt, "run")
+            p = subprocess.run([FEDGRID, "run", scen, "-o", d] + sets + SIM_ARGS,
+                               capture_output=True, text=True, timeout=300)
+            r = check_write_failure(d, p, "No space left on device")
+            print("1 MB tmpfs: stopped in round %d: %s" % (r, p.stderr.strip()))
+            check(not os.path.exists(os.path.join(d, ".checkpoint.partial")), "partial checkpoint")
+        finally:
+            subprocess.run(["umount", mnt])
+
+
+XML_HEAD = ('<?xml version="1.0"?>\n<!DOCTYPE platform SYSTEM "https://simgrid.org/simgrid.dtd">\n'
+            '<platform version="4.1">\n')
+
+
+def star(hosts="", links="", zone="Cluster", extra="", head=XML_HEAD, server="1Gf",
+         speeds=("1kf", "2kf")):
+    """A 2-client star platform; the arguments replace or add parts."""
+    body = '<zone id="z" routing="%s">\n<host id="server" speed="%s"/>\n' % (zone, server)
+    for u, sp in enumerate(speeds):
+        body += '<host id="client-%d" speed="%s"%s/>\n' % (u, sp, hosts if u == 1 else "")
+        if zone == "Cluster":
+            body += ('<link id="l%d" bandwidth="10MBps" latency="1ms" sharing_policy="SPLITDUPLEX"'
+                     '%s/>\n<host_link id="client-%d" up="l%d_UP" down="l%d_DOWN"/>\n'
+                     % (u, links if u == 1 else "", u, u, u))
+    return head + body + extra + "</zone>\n</platform>\n"
+
+
+def full(routes):
+    body = ('<zone id="z" routing="Full">\n<host id="server" speed="1Gf"/>\n'
+            '<host id="client-0" speed="1kf"/>\n<host id="client-1" speed="1kf"/>\n'
+            '<link id="a" bandwidth="1MBps" latency="1ms"/>\n')
+    return XML_HEAD + body + routes + "</zone>\n</platform>\n"
+
+
+def case_bad_platforms():
+    # Platform files SimGrid 3.32 aborts on (SIGABRT/SIGSEGV) or that passed `validate` before:
+    # FedGrid's checker refuses each with exit 2 and a message naming the file and line, in
+    # validate and run alike.
+    r = ('<route src="server" dst="client-0"><link_ctn id="a"/></route>\n'
+         '<route src="server" dst="client-1"><link_ctn id="a"/></route>\n')
+    cases = {
+        "zero-speed": (star(speeds=("1kf", "0f")), ":9: key '<host id='client-1'> speed'"),
+        "negative-speed": (star(speeds=("-5kf", "1kf")), "expected a speed > 0"),
+        "nan-speed": (star(speeds=("1kf", "nanf")), "'nanf'"),
+        "bad-unit": (star(speeds=("1kf", "1Gflops")), "unit f, kf"),
+        "zero-pstate-speed": (star(speeds=("1kf", "1kf,0f")), "expected a speed > 0"),
+        "zero-bandwidth": (star().replace('"l1" bandwidth="10MBps"', '"l1" bandwidth="0Bps"'),
+                           "expected a bandwidth > 0"),
+        "nan-bandwidth": (star().replace('"l1" bandwidth="10MBps"', '"l1" bandwidth="nanBps"'),
+                          "expected a bandwidth > 0"),
+        "twice-attribute": (star(links=' bandwidth="1Bps"'), "each attribute once"),
+        "missing-latency": (star().replace(' latency="1ms"', ""), "latency': expected a value"),
+        "negative-latency": (star().replace('latency="1ms"', 'latency="-1ms"'), "latency >= 0"),
+        "zero-core": (star(hosts=' core="0"'), "expected an integer in [1, 1000000]"),
+        "bad-pstate": (star(hosts=' pstate="3"'), "pstate': expected an integer in [0, 0]"),
+        "missing-state-file": (star(hosts=' state_file="nowhere.txt"'), "existing profile file"),
+        "duplicate-host": (star(extra='<host id="client-0" speed="1kf"/>\n'), "'client-0' again"),
+        "duplicate-link-half": (star(extra='<link id="l0_UP" bandwidth="1Bps" latency="0s"/>\n'),
+                                "'l0_UP' again"),
+        "missing-host": (star(speeds=("1kf",)), "no host 'client-1'"),
+        "no-server": (star().replace('id="server"', 'id="boss"'), "a host named 'server'"),
+        "malformed": (star().replace("</zone>", "</zon>"), "expected </zone>, found </zon>"),
+        "truncated": (star()[:200], "the end of the file"),
+        "no-doctype": (star(head='<?xml version="1.0"?>\n<platform version="4.1">\n'),
+                       "DOCTYPE platform"),
+        "old-version": (star(head=XML_HEAD.replace("4.1", "4")), "simgrid_update_xml"),
+        "host-link-unknown": (star(extra='<host_link id="nobody" up="l0_UP" down="l0_DOWN"/>\n'),
+                              "a host declared before it"),
+        "split-link-plain": (star().replace('up="l1_UP"', 'up="l1"'), "NAME_UP / NAME_DOWN"),
+        "missing-route": (full(r.split("\n")[0] + "\n"), "none from 'server' to 'client-1'"),
+        "one-way-route": (full(r.replace('"server" dst', '"server" symmetrical="NO" dst')),
+                          "none from 'client-0' to 'server'"),
+        "duplicate-route": (full(r + '<route src="client-0" dst="server"><link_ctn id="a"/>'
+                                 '</route>\n'), "a second route between"),
+        "unknown-element": (star(extra='<cluster id="c" prefix="c-" suffix="" radical="0-3" '
+                                       'speed="1Gf" bw="1GBps" lat="1ms"/>\n'), "<cluster"),
+        "two-zones": (star().replace("</platform>", '<zone id="y" routing="Full"/>\n</platform>'),
+                      "one <zone>"),
+        "entity-bomb": (XML_HEAD.replace("<!DOCTYPE platform SYSTEM",
+                                         '<!DOCTYPE platform [<!ENTITY a "aaaa">]> <!--') +
+                        star(head="-->"), "without internal subset"),
+        "text-content": (star(extra="hello\n"), "no text"),
+    }
+    scen = os.path.join(ROOT, "tests", "sim", "bad", "no-budget.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        # Every case in validate; the same checker in run for those SimGrid aborted on (the
+        # example platforms of platforms/ pass: test_platform_xml checks them).
+        with_run = ("zero-speed", "missing-state-file", "duplicate-link-half", "missing-route",
+                    "zero-bandwidth", "malformed")
+        for name, (xml, expect) in cases.items():
+            f = os.path.join(tmp, name + ".xml")
+            open(f, "w").write(xml)
+            for cmd in ("validate", "run") if name in with_run else ("validate",):
+                args = [cmd, scen, "--set", "algorithm.time_budget=3", "--set", "clients=2",
+                        "--set", "platform={file: %s}" % f]
+                out = run(args + (["-o", os.path.join(tmp, name)] if cmd == "run" else []),
+                          expect=2)
+                check(expect in out and f in out and out.count("\n") == 1,
+                      "%s (%s): message lacks %r:\n%s" % (name, cmd, expect, out))
+        check(not os.path.exists(os.path.join(tmp, "zero-speed", "summary.json")), "ran")
+        # A profile file used twice, and a state file on a client that availability drives.
+        open(os.path.join(tmp, "state.txt"), "w").write("0 1\n5 0\n")
+        twice = star(hosts=' state_file="state.txt"', links=' state_file="state.txt"')
+        open(os.path.join(tmp, "twice.xml"), "w").write(twice)
+        out = run(["validate", scen, "--set", "clients=2", "--set", "algorithm.time_budget=3",
+                   "--set", "platform={file: %s}" % os.path.join(tmp, "twice.xml")], expect=2)
+        check("used once" in out, out)
+        good = star(hosts=' state_file="state.txt"')
+        open(os.path.join(tmp, "good.xml"), "w").write(good)
+        common = ["--set", "clients=2", "--set", "algorithm.time_budget=3",
+                  "--set", "platform={file: %s}" % os.path.join(tmp, "good.xml")]
+        run(["run", scen, "-o", os.path.join(tmp, "good"), "--quiet"] + common)
+        out = run(["validate", scen, "--set", "availability={model: random, mean_up: 1, "
+                   "mean_down: 1}"] + common, expect=2)
+        check("no state_file on client hosts" in out, out)
+
+
+def case_simgrid_options():
+    # --cfg/--log values SimGrid 3.32 crashes on (segfault, abort, hang) are refused with exit 2
+    # and the option named; allowed ones run (network/latency-factor crashed FedGrid itself).
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    short = ["--set", "algorithm.rounds=4", "--set", "algorithm.time_budget=2"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for arg, expect in (("--cfg=maxmin/precision:-1", "a number in [1e-15, 0.01]"),
+                            ("--cfg=surf/precision:-5", "a number in [1e-15, 1e-6]"),
+                            ("--cfg=network/model:Constant", "one of LV08, CM02, SMPI, IB"),
+                            ("--cfg=network/latency-factor:0", "(0, 1e6]"),
+                            ("--cfg=contexts/nthreads:4", "a SimGrid option FedGrid allows"),
+                            ("--cfg=network/model:CM02 maxmin/precision:-1", "one of LV08"),
+                            ("--cfg=", "a SimGrid option FedGrid allows"),
+                            ("--log=foo", "CATEGORY.SETTING:VALUE"),
+                            ("--log=root.thres:bogus", "a threshold trace"),
+                            ("--log=root.app:file:/nonexistent/d/f", "an existing folder")):
+            for cmd in ("run", "plan") if "precision" in arg or "log=foo" in arg else ("run",):
+                out = run([cmd, scen, "-o", os.path.join(tmp, "x"), arg] + short, expect=2)
+                check(arg in out and expect in out and out.count("\n") == 1, out)
+        check(not os.path.exists(os.path.join(tmp, "x", "summary.json")), "a refused run ran")
+        for ok in ("--cfg=network/latency-factor:2", "--cfg=network/bandwidth-factor:0.5",
+                   "--cfg=maxmin/precision:1e-6", "--log=root.thres:critical"):
+            run(["run", scen, "-o", os.path.join(tmp, ok[6:20]), "--quiet", ok] + short)
+
+
+def fnv1a(data):
+    h = 1469598103934665603
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def edit_checkpoint(path, edit):
+    """Applies edit(header lines) to a checkpoint and recomputes its checksum, as someone
+    editing it on purpose would."""
+    blob = open(path, "rb").read()
+    body = blob[:blob.rindex(b"checksum ")]
+    head, rest = body.split(b"invocation ", 1)
+    lines = head.decode().split("\n")
+    edit(lines)
+    body = "\n".join(lines).encode() + b"invocation " + rest
+    open(path, "wb").write(body + b"checksum %016x\n" % fnv1a(body))
+
+
+def case_resume_fingerprints():
+    # --resume refuses a run whose inputs changed since it stopped (scenario, model, platform
+    # XML, its profile file, outage trace, data files), and a checkpoint edited with a
+    # recomputed checksum (round, file sizes, clock, params) or of an older version.
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        os.mkdir(data)
+        for name, blob in (("train-images-idx3-ubyte", idx_images(60)),
+                           ("train-labels-idx1-ubyte", idx_labels(60)),
+                           ("t10k-images-idx3-ubyte", idx_images(20)),
+                           ("t10k-labels-idx1-ubyte.gz", gzip.compress(idx_labels(20)))):
+            open(os.path.join(data, name), "wb").write(blob)
+        shutil.copy(os.path.join(ROOT, "models", "mlp.yaml"), os.path.join(tmp, "model.yaml"))
+        xml = open(os.path.join(ROOT, "platforms", "homogeneous-20.xml")).read()
+        xml = xml.replace('<host id="client-19" speed="1000f"/>',
+                          '<host id="client-19" speed="1000f" speed_file="speed.txt"/>')
+        open(os.path.join(tmp, "platform.xml"), "w").write(xml)
+        open(os.path.join(tmp, "speed.txt"), "w").write("0 1\n50 0.5\n")
+        open(os.path.join(tmp, "trace.csv"), "w").write("client,off,on\n3,5,9\n")
+        scen = os.path.join(tmp, "scen.yaml")
+        open(scen, "w").write(
+            "seed: 3\nclients: 20\ndata: {dataset: mnist, path: data}\nmodel: model.yaml\n"
+            "platform: {file: platform.xml}\navailability: {model: trace, file: trace.csv}\n"
+            "algorithm: {name: salf, rounds: 5000, deadline: 2}\n"
+            "training: {lr: 0.1, batch: 2}\nevaluation: {every: 50}\n")
+        d = os.path.join(tmp, "run")
+        code, err = stop_at_round(start_run(["run", scen, "-o", d, "--threads", "1"]), 30,
+                                  signal.SIGINT)
+        check(code == 130, "exit %d:\n%s" % (code, err[-1000:]))
+        ck = os.path.join(d, "checkpoint")
+        saved = open(ck, "rb").read()
+        for name, what in (("model.yaml", "model"), ("platform.xml", "platform"),
+                           ("speed.txt", "profile"), ("trace.csv", "outage trace"),
+                           ("data/train-images-idx3-ubyte", "data"),
+                           ("data/t10k-labels-idx1-ubyte.gz", "data"), ("scen.yaml", "scenario")):
+            f = os.path.join(tmp, name)
+            before = open(f, "rb").read()
+            changed = bytearray(before)
+            if name.endswith(".yaml"):
+                changed += b"# a comment\n"
+            elif name == "platform.xml":  # same size, other bytes: only the digest tells
+                changed = bytearray(before.replace(b'"1000f"', b'"1001f"', 1))
+            else:
+                changed[len(changed) - 2] ^= 1
+            open(f, "wb").write(bytes(changed))
+            out = run(["run", "--resume", d, "--quiet"], expect=2)
+            check(f in out and ("the %s file" % what in out or "changed" in out), out)
+            open(f, "wb").write(before)
+        # Edited checkpoints with a valid checksum.
+        edits = {
+            "round": lambda l: l.__setitem__(1, "round %d" % (int(l[1].split()[1]) - 1)),
+            "files": lambda l: l.__setitem__(4, "files %d %s" % (int(l[4].split()[1]) - 2,
+                                                                  " ".join(l[4].split()[2:]))),
+            "t_next": lambda l: l.__setitem__(2, "t_next 0x1p+40"),
+            "params": lambda l: l.__setitem__(8, "params 7"),
+            "beyond": lambda l: l.__setitem__(1, "round 100000"),
+        }
+        for key, edit in edits.items():
+            open(ck, "wb").write(saved)
+            edit_checkpoint(ck, edit)
+            out = run(["run", "--resume", d, "--quiet"], expect=2)
+            check(ck in out and ("an edited or foreign checkpoint" in out or
+                                 (key == "params" and "corrupt" in out)), "%s: %s" % (key, out))
+            check(key not in ("t_next", "beyond") or
+                  "key '%s'" % ("round" if key == "beyond" else key) in out, out)
+        open(ck, "wb").write(saved.replace(b"FEDGRID-CHECKPOINT 3", b"FEDGRID-CHECKPOINT 2", 1))
+        out = run(["run", "--resume", d], expect=2)
+        check("version 2, from an older FedGrid" in out, out)
+        open(ck, "wb").write(saved)
+        run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
+        # The untouched checkpoint resumes: rounds are added to rounds.csv beyond its size.
+        size = int(saved.split(b"\nfiles ")[1].split(b" ")[0])
+        def rounds_size():  # the temporary name while running, the final one once stopped
+            for n in (".rounds.csv.partial", "rounds.csv"):
+                if os.path.exists(os.path.join(d, n)):
+                    return os.path.getsize(os.path.join(d, n))
+            return 0
+        p = start_run(["run", "--resume", d, "--quiet", "--threads", "1"])
+        t0 = time.time()
+        while p.poll() is None and time.time() - t0 < 120 and rounds_size() <= size:
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        code = p.wait()  # 130, or 0 if it finished first
+        check(code in (0, 130) and rounds_size() > size, "the untouched checkpoint did not resume")
+
+
+def case_emit_injection():
+    # Emitted job files (jobs.txt for GNU parallel, sweep.sbatch for Slurm) run exactly fedgrid
+    # with the arguments given, whatever shell syntax paths and values hold; control characters
+    # (a newline would split a job line and run the rest as a command) are refused with exit 2.
+    with tempfile.TemporaryDirectory() as tmp:
+        evil = "x$(touch PWNED)`touch PWNED`;touch PWNED;'\"touch PWNED\" & | > PWNED"
+        model = os.path.join(tmp, "m " + evil.replace("/", "") + ".yaml")
+        shutil.copy(os.path.join(ROOT, "models", "ci-mlp.yaml"), model)
+        sweep = os.path.join(tmp, "sw $(touch PWNED) '.yaml")
+        open(sweep, "w").write("name: inject\nbase: %s\nset: {algorithm.rounds: 2, "
+                               "algorithm.time_budget: 1}\ngrid:\n  seed: [1, 2]\n"
+                               % os.path.join(CI, "synthetic-deadline.yaml"))
+        out = os.path.join(tmp, "out dir $(touch PWNED)")
+        sets = ["--set", "model=" + model]
+        run(["sweep", sweep, "-o", out, "--emit", "parallel"] + sets)
+        jobs = open(os.path.join(out, "jobs.txt")).read().split("\n")
+        check(len(jobs) == 3 and jobs[2] == "", jobs)
+        stub = os.path.join(tmp, "stub")
+        record = os.path.join(tmp, "argv")
+        open(stub, "w").write("#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\0' \"$a\" >> '%s'; done\n"
+                              "printf '\\n' >> '%s'\n" % (record, record))
+        os.chmod(stub, 0o755)
+        exe = os.path.realpath(FEDGRID)
+        for line in jobs[:2]:
+            check(line.startswith(exe + " "), line)
+            subprocess.run(["bash", "-c", stub + line[len(exe):]], cwd=tmp, check=True)
+        calls = [c.split("\0")[:-1] for c in open(record).read().split("\n") if c]
+        check(len(calls) == 2, calls)
+        for seed, argv in zip((1, 2), calls):
+            want = ["run", os.path.abspath(os.path.join(CI, "synthetic-deadline.yaml")), "-o",
+                    os.path.join(out, "runs", "seed%d" % seed), "--quiet", "--threads", "1",
+                    "--set", "algorithm.rounds=2", "--set", "algorithm.time_budget=1",
+                    "--set", "seed=%d" % seed, "--set", "model=" + model]
+            check(argv == want, "argv %s\nexpected %s" % (argv, want))
+        check(not glob.glob(os.path.join(tmp, "**", "PWNED"), recursive=True), "a job ran more")
+        # Slurm: #SBATCH lines cannot quote: a -o with spaces is refused; a plain one works, and
+        # the script runs the job line through the stub.
+        out2 = os.path.join(tmp, "slurm")
+        o = run(["sweep", sweep, "-o", out, "--emit", "slurm"] + sets, expect=2)
+        check("#SBATCH" in o and "' '" in o, o)
+        run(["sweep", sweep, "-o", out2, "--emit", "slurm"] + sets)
+        sb = open(os.path.join(out2, "sweep.sbatch")).read()
+        check(all(l.startswith("#") or l.startswith("set -eu") or l.startswith("line=") or
+                  l == 'eval "$line"' for l in sb.strip().split("\n")), sb)
+        j = open(os.path.join(out2, "jobs.txt")).read().replace(exe + " ", stub + " ")
+        open(os.path.join(out2, "jobs.txt"), "w").write(j)
+        os.remove(record)
+        for task in ("0", "1"):
+            subprocess.run(["bash", os.path.join(out2, "sweep.sbatch")], cwd=tmp, check=True,
+                           env=dict(os.environ, SLURM_ARRAY_TASK_ID=task))
+        calls = [c.split("\0")[:-1] for c in open(record).read().split("\n") if c]
+        check(len(calls) == 2 and calls[1][-1] == "model=" + model, calls)
+        check(not glob.glob(os.path.join(tmp, "**", "PWNED"), recursive=True), "a job ran more")
+        # Control characters: refused, nothing written.
+        nl = os.path.join(tmp, "nl\ntouch PWNED\n.yaml")
+        shutil.copy(sweep, nl)
+        for args, what in (([sweep, "-o", os.path.join(tmp, "bad-o\ntouch PWNED")], "-o"),
+                           ([nl, "-o", os.path.join(tmp, "bad-3")], "the sweep file"),
+                           ([sweep, "-o", os.path.join(tmp, "bad-4"), "--set", "name=a\nb"], "--set"),
+                           ([sweep, "-o", os.path.join(tmp, "bad-5"), "--set", "name=a\rb"], "--set")):
+            for emit in ("parallel", "slurm"):
+                o = run(["sweep"] + args + ["--emit", emit], expect=2)
+                check(what in o and "control characters" in o, o)
+        check(not glob.glob(os.path.join(tmp, "bad-*")), "folders written")
+
+
+def case_divergence():
+    # lr 1e6 (inside the documented range) makes losses NaN: the run stops at that round with
+    # exit 3 and "diverged" in summary.json, NaN written "nan" (not empty: empty means "not
+    # evaluated"); sweeps list it as 'diverged' and do not run it again.
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "d")
+        out = run(["run", scen, "-o", d, "--quiet", "--set", "training.lr=1e6",
+                   "--set", "evaluation.every=3"], expect=3)
+        check("diverged" in out and "after round" in out, out)
+        summ = json.load(open(os.path.join(d, "summary.json")))
+        rs = rows(os.path.join(d, "rounds.csv"))
+        check(summ["complete"] is False and summ["diverged"] is True and
+              summ["diverged_round"] == summ["rounds"] == len(rs) < 40, summ)
+        last = rs[-1]
+        check(any(last[k] == "nan" for k in ("train_loss", "val_loss", "test_loss")) or
+              summ["diverged_in"] == "parameters", last)
+        evaluated = [r for r in rs[:-1] if int(r["round"]) % 3 == 0]
+        skipped = [r for r in rs[:-1] if int(r["round"]) % 3 != 0]
+        check(all(r["val_loss"] == "" for r in skipped), "not-evaluated rounds must stay empty")
+        check(all(r["val_loss"] not in ("", "nan") for r in evaluated), evaluated)
+        check("nan" not in open(os.path.join(d, "rounds.csv")).read().split("\n", 1)[1]
+              .rsplit("\n", 2)[0], "nan before the diverged round")
+        check(not os.path.exists(os.path.join(d, "checkpoint")), "a diverged run keeps no checkpoint")
+        out = run(["run", scen, "-o", d, "--quiet"], expect=2)
+        check("diverged run" in out and "--force" in out, out)
+        out = run(["run", "--resume", d], expect=2)
+        check("nothing to resume" in out, out)
+        # A learning run is untouched: no nan anywhere, complete.
+        ok = os.path.join(tmp, "ok")
+        run(["run", scen, "-o", ok, "--quiet", "--set", "evaluation.every=3"])
+        check("nan" not in open(os.path.join(ok, "rounds.csv")).read(), "nan in a good run")
+        # Sweeps: status 'diverged', counted as finished (exit 0), not run again.
+        spec = os.path.join(tmp, "lr.yaml")
+        open(spec, "w").write("name: lr\nbase: %s\nset: {algorithm.rounds: 12, "
+                              "algorithm.time_budget: 6}\ngrid:\n  training.lr: {good: 0.2, "
+                              "huge: 1.0e6}\n" % scen)
+        sw = os.path.join(tmp, "sw")
+        out = run(["sweep", spec, "-o", sw, "-j", "2"])
+        check("1 complete, 1 diverged" in out and "FAILED" not in out, out)
+        index = {r["id"]: r for r in rows(os.path.join(sw, "index.csv"))}
+        check(index["good"]["status"] == "complete" and index["huge"]["status"] == "diverged" and
+              index["huge"]["final_test_accuracy"] == "", index)
+        agg = rows(os.path.join(sw, "aggregate.csv"))
+        check([a["runs"] for a in agg] == ["1", "0"], agg)
+        before = os.stat(os.path.join(sw, "runs", "huge", "summary.json")).st_mtime_ns
+        out = run(["sweep", spec, "-o", sw])
+        check("done in" not in out, out)
+        check(os.stat(os.path.join(sw, "runs", "huge", "summary.json")).st_mtime_ns == before,
+              "the diverged run ran again")
+        _, _, last = dry_run(spec, sw)
+        check(last.startswith("2 runs (1 complete, 1 diverged, 0 to run)"), last)
+        run(["sweep", spec, "-o", sw, "--emit", "parallel"])
+        check(open(os.path.join(sw, "jobs.txt")).read() == "", "emitted a finished run")
+        # A summary.json cut short (a copy that ran out of space) does not count as complete.
+        f = os.path.join(sw, "runs", "good", "summary.json")
+        open(f, "w").write(open(f).read()[:40])
+        out = run(["sweep", spec, "-o", sw, "--collect"], expect=1)
+        check("1 incomplete" in out, out)
+
+
+def case_run_size():
+    # Values inside the documented ranges that no machine can run: refused in a fraction of a
+    # second with the estimate (they ended in std::bad_alloc or minutes of work); --allow-large
+    # lets a user run them anyway.
+    scen = os.path.join(CI, "synthetic-deadline.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.yaml")
+        open(big, "w").write("name: big\ninput: 20\nlayers:\n  - {kind: dense, units: 2147483647}\n"
+                             "  - {kind: relu}\n  - {kind: dense, units: 4}\n")
+        for sets, expect in ((["data.synthetic.train=2147483647"], "data "),
+                             (["model=" + big], "model "),
+                             (["clients=1000000", "data.synthetic.train=2147483647"], "clients ")):
+            for cmd in ("validate", "run", "plan"):
+                t0 = os.times()
+                args = [cmd, scen] + [x for kv in sets for x in ("--set", kv)]
+                out = run(args + (["-o", os.path.join(tmp, "o")] if cmd != "validate" else []),
+                          expect=2)
+                t1 = os.times()
+                check("expected a run that fits in this machine's memory" in out and
+                      "--allow-large" in out and expect in out and "GiB" in out, out)
+                check(t1.children_user - t0.children_user < 2, "slow refusal")
+        avail = os.path.join(CI, "failures.yaml")
+        tiny = ["--set", "availability.mean_up=1e-9", "--set", "availability.mean_down=1e-9"]
+        out = run(["run", avail, "-o", os.path.join(tmp, "a")] + tiny, expect=2)
+        check("key 'availability'" in out and "state changes" in out and "2.4e+11" in out, out)
+        run(["validate", avail, "--allow-large"] + tiny)
+        run(["run", avail, "-o", os.path.join(tmp, "b"), "--quiet", "--allow-large",
+             "--set", "algorithm.rounds=2", "--set", "timing.timing_only=true",
+             "--set", "availability.mean_up=0.01", "--set", "availability.mean_down=0.01"])
 
 
 main(globals())

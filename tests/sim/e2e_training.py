@@ -193,24 +193,22 @@ def case_local_quickstart():
 
 # Scenarios whose result files must stay the bytes of the binary before local training (the
 # portable build: no -march=native, so the bytes do not depend on the CPU): scenario, overrides.
+# Sized for the sanitizer build, where this runs (~10x slower than native). CNN scenarios are not
+# here: issue 13's convolution kernels changed their summation order on purpose.
 GOLDEN = [
-    ("quickstart.yaml", ["algorithm.rounds=20"]),
     ("ci/adel-reference-plan.yaml", []),
-    ("ci/cnn2-fmnist.yaml", ["algorithm.rounds=3"]),
     ("ci/failures.yaml", []),
     ("ci/failures.yaml", ["algorithm.name=fedavg", "algorithm.deadline=null",
                           "algorithm.round_timeout=0.8"]),
     ("ci/fedavg-timing.yaml", ["algorithm.rounds=300"]),
-    ("ci/mnist-mlp.yaml", []),
+    ("ci/mnist-mlp.yaml", ["algorithm.rounds=5"]),
     ("ci/salf-stats.yaml", ["algorithm.rounds=300"]),
     ("ci/synthetic-deadline.yaml", []),
     ("ci/synthetic-deadline.yaml", ["algorithm.aggregation=code"]),
-    ("paper/mlp-adel-fl.yaml", ["algorithm.rounds=10"]),
-    ("paper/mlp-salf.yaml", ["algorithm.rounds=10"]),
-    ("paper/mlp-fedavg-deadline.yaml", ["algorithm.rounds=10"]),
-    ("paper/mlp-fedavg.yaml", ["algorithm.rounds=10"]),
-    ("paper/cnn2-adel-fl.yaml", ["algorithm.rounds=2"]),
-    ("paper/cnn2-salf.yaml", ["algorithm.rounds=2"]),
+    ("paper/mlp-adel-fl.yaml", ["algorithm.rounds=2", "evaluation.every=2"]),
+    ("paper/mlp-salf.yaml", ["algorithm.rounds=2", "evaluation.every=2"]),
+    ("paper/mlp-fedavg-deadline.yaml", ["algorithm.rounds=2", "evaluation.every=2"]),
+    ("paper/mlp-fedavg.yaml", ["algorithm.rounds=2", "evaluation.every=2"]),
 ]
 DIGESTS = os.path.join(ROOT, "tests", "golden", "digests.txt")
 

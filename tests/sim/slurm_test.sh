@@ -16,8 +16,8 @@ fi
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   echo "slurm_test: installing slurm-wlm and munge"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq slurm-wlm munge >/dev/null ||
-    { apt-get update -qq && apt-get install -y -qq slurm-wlm munge >/dev/null; }
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq slurm-wlm munge >/dev/null ||
+    { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get -o DPkg::Lock::Timeout=300 install -y -qq slurm-wlm munge >/dev/null; }
 fi
 
 tmp="$(mktemp -d /tmp/fedgrid-slurm.XXXXXX)"

@@ -468,8 +468,9 @@ BOOST_AUTO_TEST_CASE(init_params_is_deterministic_and_uniform) {
 // counted). Eigen's GEMM allocates its own packing buffers on the heap when they exceed
 // EIGEN_STACK_ALLOCATION_LIMIT (128 KiB), which for the MLP happens only for dW of fc1 at large
 // batches: there the count per call must be constant and at most 2 per product (8 products).
-BOOST_AUTO_TEST_CASE(steady_state_calls_do_not_allocate) {
+// Malloc counting needs glibc's hooks, absent in sanitizer builds: there the case does not exist.
 #ifdef FEDGRID_COUNT_MALLOC
+BOOST_AUTO_TEST_CASE(steady_state_calls_do_not_allocate) {
   util::Rng rng(17);
   const nn::Model model = nn::Model::build(mlp_spec());
   Vector params, grad;
@@ -502,8 +503,5 @@ BOOST_AUTO_TEST_CASE(steady_state_calls_do_not_allocate) {
       BOOST_TEST(others <= 16);
     }
   }
-#else
-  BOOST_TEST_MESSAGE("malloc counting unavailable in this build (sanitizer or non-glibc)");
-  BOOST_TEST(true);
-#endif
 }
+#endif  // FEDGRID_COUNT_MALLOC

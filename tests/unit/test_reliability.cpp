@@ -13,12 +13,16 @@
 #include <vector>
 
 #include "io/checkpoint.hpp"
+#include "io/checkpoint_check.hpp"
+#include "io/fingerprint.hpp"
+#include "metrics/divergence.hpp"
 #include "platform/availability.hpp"
 #include "test_helpers.hpp"
 #include "util/error.hpp"
 
 namespace fp = fedgrid::platform;
 namespace fs = std::filesystem;
+using fedgrid::test::contains;
 using fedgrid::util::InputError;
 
 namespace {
@@ -213,7 +217,94 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_refused) {
   BOOST_TEST(check_damaged(good.substr(0, good.size() - 40),
                            ": expected a FedGrid checkpoint with a matching checksum" + corrupt));
   const std::string header = ": expected a FedGrid checkpoint with the header ";
-  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 2'" + corrupt));
-  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 2'" + corrupt));
+  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 3'" + corrupt));
+  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 3'" + corrupt));
+  std::string old = good;
+  old[19] = '2';  // "FEDGRID-CHECKPOINT 2": a format without input fingerprints
+  BOOST_TEST(check_damaged(old, ":1: expected a version 3 checkpoint"));
   fs::remove_all(dir);
+}
+
+// A checkpoint must fit its run and its files, whatever its checksum says.
+BOOST_AUTO_TEST_CASE(checkpoint_consistency) {
+  const std::string dir = temp_path("ckpt-fit");
+  fs::create_directories(dir);
+  // 2 rounds of a run with 3 clients per round and 2 stages: 2, 6 and 4 rows.
+  const std::string rounds = "round,t_start,t_end\n1,0,0.5\n2,0.5,1\n";
+  const std::string clients = "h\n" + std::string("c\nc\nc\nc\nc\nc\n");
+  const std::string layers = "h\nl\nl\nl\nl\n";
+  std::ofstream(dir + "/.rounds.csv.partial") << rounds << "3,1,1.5\n";  // a row after it
+  std::ofstream(dir + "/clients.csv") << clients;
+  std::ofstream(dir + "/layers.csv") << layers;
+  fedgrid::io::Checkpoint c;
+  c.round = 2;
+  c.t_next = 1.0;
+  c.clock = 1.0;
+  c.file_sizes = {rounds.size(), clients.size(), layers.size()};
+  c.params = fedgrid::nn::Vector::Ones(5);
+  c.velocity = fedgrid::nn::Vector::Zero(5);
+  const fedgrid::io::RunShape shape{10, 2, 3, 5, 5};
+  auto err = [&](const fedgrid::io::Checkpoint& k, const fedgrid::io::RunShape& s) {
+    return fedgrid::test::input_error_of([&] { fedgrid::io::check_checkpoint(dir, k, s); });
+  };
+  BOOST_TEST(err(c, shape).empty(), err(c, shape));
+  auto k = c;
+  k.round = 10;
+  BOOST_TEST(contains(err(k, shape), "key 'round': expected rounds finished in [0, 9]"));
+  k = c;
+  k.file_sizes[0] -= 3;  // inside the last row
+  BOOST_TEST(contains(err(k, shape), "rounds.csv cut after its header and 2 rows"));
+  k = c;
+  k.file_sizes[1] = clients.size() - 2;  // a row boundary, one row short
+  BOOST_TEST(contains(err(k, shape), "clients.csv cut after its header and 6 rows"));
+  k = c;
+  k.t_next = 1.25;
+  BOOST_TEST(contains(err(k, shape), "key 't_next': expected the end of round 2"));
+  k = c;
+  k.params[1] = std::nanf("");
+  BOOST_TEST(contains(err(k, shape), "key 'params': expected finite values"));
+  BOOST_TEST(contains(err(c, {10, 3, 3, 5, 5}), "layers.csv cut after its header and 6 rows"));
+  BOOST_TEST(contains(err(c, {10, 2, 3, 6, 6}), "key 'params': expected 6 values"));
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(input_fingerprints_name_changes) {
+  const std::string f = temp_path("fp-model.yaml");
+  std::ofstream(f) << "abcdefgh";
+  const uint64_t d1 = fedgrid::io::file_digest(f);
+  std::ofstream(f) << "abcdefgi";
+  BOOST_TEST(fedgrid::io::file_digest(f) != d1);
+  using fedgrid::io::describe_changes;
+  const std::string then = "model\t/m.yaml\t8\t00000000000000aa\ndata\t/d\t5\t1\n";
+  BOOST_TEST(describe_changes(then, then).empty());
+  BOOST_TEST(describe_changes(then, "model\t/m.yaml\t8\t00000000000000ab\ndata\t/d\t5\t1\n") ==
+             "the model file /m.yaml (same size, other bytes)");
+  BOOST_TEST(describe_changes(then, "model\t/m.yaml\t9\t00000000000000aa\n") ==
+             "the model file /m.yaml (8 -> 9 bytes), the data file /d (no longer read)");
+}
+
+// Divergence: computed NaN/inf is divergence (and written "nan"); kNaN means "no value".
+BOOST_AUTO_TEST_CASE(divergence_and_nan_cells) {
+  using fedgrid::metrics::fmt;
+  using fedgrid::metrics::kNaN;
+  volatile double zero = 0;
+  const double computed = zero / zero, inf = 1 / zero;
+  BOOST_TEST(fmt(kNaN) == "");
+  BOOST_TEST(fmt(kNaN * 2 + 1) == "");  // derived from a missing value: still missing
+  BOOST_TEST(fmt(static_cast<double>(static_cast<float>(kNaN))) == "");
+  BOOST_TEST(fmt(computed) == "nan");
+  BOOST_TEST(fmt(inf - inf) == "nan");
+  BOOST_TEST(fmt(std::nan("")) == "nan");
+  BOOST_TEST(fmt(-inf) == "-inf");
+  BOOST_TEST(fmt(0.25) == "0.25");
+  fedgrid::metrics::RoundRecord r;  // nothing evaluated, no contributor: not divergence
+  fedgrid::nn::Vector p = fedgrid::nn::Vector::Ones(1000);
+  using fedgrid::metrics::non_finite_after_round;
+  BOOST_TEST(non_finite_after_round(r, p) == "");
+  r.test_loss = computed;
+  BOOST_TEST(non_finite_after_round(r, p) == "test_loss");
+  p[999] = static_cast<float>(inf);
+  BOOST_TEST(non_finite_after_round(r, p) == "parameters");
+  r.train_loss = inf;
+  BOOST_TEST(non_finite_after_round(r, p) == "train_loss");
 }

@@ -69,11 +69,12 @@ void check_local_steps(const nn::Model& model, const std::string& name) {
       const Vector us = u.segment(Eigen::Index(st.offset), Eigen::Index(st.size));
       after -= stat ? us : Vector(opt.lr * us);
       expect_close(after.data(), f.at("final." + st.name), st.name + " after the steps");
-      // Momentum buffers of tensors whose gradient is ~0 (the conv bias before BatchNorm)
-      // hold float rounding noise: compared at an absolute floor of 1e-7 (1e-4 x 1e-3).
+      // Momentum buffers of tensors whose gradient is 0 in exact arithmetic (the conv bias
+      // before BatchNorm) hold float32 rounding noise of ~1e-7 (more without FMA): compared at
+      // an absolute floor of 1e-6 (1e-4 x 1e-2), far below the other buffers' scale (~0.1-1).
       if (!stat) {
         const double e =
-            rel_error(momentum.data() + st.offset, f.at("momentum." + st.name).v, 1e-3);
+            rel_error(momentum.data() + st.offset, f.at("momentum." + st.name).v, 1e-2);
         BOOST_TEST(e <= 1e-4, st.name << " momentum buffer: relative error " << e);
       }
     }

@@ -1,0 +1,246 @@
+"""The data dictionary of FedGrid's output files: every column with its type, unit and meaning.
+
+The loaders type columns from it and docs/outputs.md holds its tables (`python3 -m fedgrid.schema`
+prints them; a test keeps the two and the binary's real headers in step)."""
+from dataclasses import dataclass
+
+# Kinds: int (int64, or pandas' nullable Int64 when cells are empty), float (float64; an empty
+# cell or `nan` is NaN), category (pandas categorical; categories in the order listed, then any
+# other value found), str, bool (0/1 in the file).
+S = "s"  # seconds of virtual (simulated) time
+WALL = "s (wall clock)"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    unit: str
+    meaning: str
+    empty: str = ""  # when the cell is empty (NaN after loading)
+    categories: tuple = ()
+
+
+def _c(name, kind, unit, meaning, empty="", categories=()):
+    return Column(name, kind, unit, meaning, empty, tuple(categories))
+
+
+CLIENT_STATUS = ("full", "partial", "dropped", "failed", "offline")
+DROP_REASON = ("download", "compute", "incomplete", "upload", "timeout")
+RUN_STATUS = ("complete", "failed", "incomplete", "missing", "stale", "stopped")
+NOT_EVALUATED = ("rounds not evaluated (`evaluation.every`), and every round of timing-only runs")
+
+ROUNDS = [
+    _c("round", "int", "", "round number, from 1"),
+    _c("t_start", "float", S, "virtual time at which the round started"),
+    _c("t_end", "float", S, "virtual time at which the round ended (deadline rounds: t_start + "
+       "deadline)"),
+    _c("duration", "float", S, "t_end - t_start"),
+    _c("deadline", "float", S, "the round's deadline T_t (a duration)",
+       "the round waits for every client (`fedavg`)"),
+    _c("lr", "float", "", "step size eta_t of the round"),
+    _c("selected", "int", "clients", "clients selected for the round"),
+    _c("full", "int", "clients", "clients that delivered their whole update"),
+    _c("partial", "int", "clients", "clients that delivered part of it (some stages or local "
+       "steps)"),
+    _c("dropped", "int", "clients", "clients whose update did not count (see clients.csv reason)"),
+    _c("failed", "int", "clients", "clients whose device went off during the round"),
+    _c("offline", "int", "clients", "clients whose device was off when the round started"),
+    _c("train_loss", "float", "nats", "mean cross-entropy of the contributing clients' batches",
+       "no client contributed; timing-only runs"),
+    _c("val_loss", "float", "nats", "cross-entropy on the validation split",
+       NOT_EVALUATED + "; runs without validation"),
+    _c("val_accuracy", "float", "fraction", "accuracy on the validation split (0-1)",
+       NOT_EVALUATED + "; runs without validation"),
+    _c("test_loss", "float", "nats", "cross-entropy on the test set", NOT_EVALUATED),
+    _c("test_accuracy", "float", "fraction", "accuracy on the test set (0-1)", NOT_EVALUATED),
+    _c("bytes_down", "int", "B", "model bytes sent to the selected clients"),
+    _c("bytes_up", "int", "B", "update bytes delivered to the server"),
+]
+
+CLIENTS = [
+    _c("round", "int", "", "round number"),
+    _c("client", "int", "", "client id, from 0"),
+    _c("batch", "int", "samples", "mini-batch size of the client in this round"),
+    _c("stages_done", "int", "stages", "backward stages that count, from the output side "
+       "(K of L)"),
+    _c("t_download", "float", S, "virtual time the model download finished",
+       "the download did not finish"),
+    _c("t_compute", "float", S, "virtual time the local computation ended",
+       "the client never finished computing (no download, or failed before)"),
+    _c("t_done", "float", S, "virtual time the client was done (delivered, dropped or failed)",
+       "offline clients"),
+    _c("status", "category", "", "`full`, `partial`, `dropped`, `failed` (device went off "
+       "mid-round), `offline` (off at the round's start)", categories=CLIENT_STATUS),
+    _c("reason", "category", "", "dropped: `download`, `compute` (no stage done), `incomplete` "
+       "(the algorithm needs more than what finished), `upload` (late), `timeout` "
+       "(`round_timeout`); failed: the phase the device went off in",
+       "full, partial and offline clients", DROP_REASON),
+    _c("bytes_up", "int", "B", "update bytes delivered (0 if none)"),
+    _c("steps", "int", "steps", "local steps planned (only when the scenario sets "
+       "`training.local_steps` or `local_epochs`)"),
+    _c("steps_done", "int", "steps", "local steps finished (same condition)"),
+]
+
+LAYERS = [
+    _c("round", "int", "", "round number"),
+    _c("stage", "int", "", "stage index, 0 = input side"),
+    _c("name", "str", "", "stage name from the model file"),
+    _c("contributors", "int", "clients", "clients whose update includes this stage"),
+    _c("expected_p", "float", "probability", "P(no contributor) = prod_u (1 - pi_u) under the "
+       "timing model in force (stage-time law, stage costs, availability)",
+       "algorithms without deadlines"),
+    _c("updated", "bool", "", "1 if the stage was updated, 0 if it was kept"),
+]
+
+PLAN = [
+    _c("round", "int", "", "round number"),
+    _c("client", "int", "", "client id"),
+    _c("batch", "int", "samples", "batch size used (after clamping to [1, shard size])"),
+    _c("planned_batch", "int", "samples", "batch size the batch rule asked for"),
+    _c("deadline", "float", S, "planned deadline of the round", "no deadline (`fedavg`)"),
+    _c("plan", "int", "", "which plan the round used: 0 = the initial one, k = the k-th re-plan "
+       "(only with re-planning: adel-fl `replan_every` > 0 or `knowledge: estimated`)"),
+]
+
+PARTITION = [
+    _c("client", "int", "", "client id"),
+    _c("samples", "int", "samples", "size of the client's shard"),
+    _c("label_*", "int", "samples", "samples of label 0, 1, ... C-1 in the shard"),
+]
+
+AVAILABILITY = [
+    _c("t", "float", S, "virtual time of the change"),
+    _c("client", "int", "", "client id"),
+    _c("state", "category", "", "`off` or `on`", categories=("off", "on")),
+]
+
+INDEX = [
+    _c("id", "str", "", "run id, the folder name under runs/"),
+    _c("<axis>", "category", "", "one column per sweep axis (seed axis: int), its label for "
+       "this run; categories in the sweep file's order"),
+    _c("algorithm", "category", "", "algorithm of the run", "the run is not complete"),
+    _c("status", "category", "", "`complete`, `failed`, `incomplete` (no summary.json), "
+       "`missing`, `stale` (another scenario or seed), `stopped` (checkpoint, resumable)",
+       categories=RUN_STATUS),
+    _c("rounds", "int", "rounds", "rounds done", "the run is not complete"),
+    _c("virtual_time", "float", S, "virtual time at the end of the run",
+       "the run is not complete"),
+    _c("final_test_accuracy", "float", "fraction", "test accuracy of the last evaluation",
+       "not complete; timing-only"),
+    _c("time_limit", "float", S, "the sweep's `time_limit` (default: the scenario's "
+       "time_budget)", "no time budget"),
+    _c("test_accuracy_at_limit", "float", "fraction", "test accuracy of the last evaluation at "
+       "or before time_limit", "not complete; timing-only"),
+    _c("time_to_target", "float", S, "t_end of the first round whose test accuracy reached the "
+       "sweep's target_accuracy", "never reached; no target; not complete"),
+    _c("heterogeneity", "float", "", "coefficient of variation of the client speeds",
+       "not complete"),
+    _c("wall_seconds", "float", WALL, "wall-clock time of the run (wall.json)",
+       "not complete"),
+]
+
+AGG_METRICS = [c for c in INDEX if c.name in (
+    "final_test_accuracy", "test_accuracy_at_limit", "time_to_target", "virtual_time", "rounds",
+    "heterogeneity", "wall_seconds")]
+AGGREGATE = [
+    _c("<axis>", "category", "", "one column per non-seed axis: its label"),
+    _c("algorithm", "category", "", "algorithm of the group's runs (`mixed` if they differ)",
+       "no complete run"),
+    _c("runs", "int", "runs", "complete runs in the group"),
+    _c("planned", "int", "runs", "runs in the group"),
+    _c("reached", "int", "runs", "complete runs that reached target_accuracy"),
+] + [c2 for c in AGG_METRICS for c2 in (
+    _c(c.name + "_mean", "float", c.unit, "mean over the group's complete runs of " + c.name,
+       "no run has a value"),
+    _c(c.name + "_ci95", "float", c.unit, "Student-t 95% half-width over those runs (0 if "
+       "they are equal)", "fewer than 2 values"))]
+
+# JSON files: keys with their JSON type (number, integer, string, boolean, array).
+SUMMARY = [
+    _c("complete", "boolean", "", "false when the run was stopped by a signal (resumable)"),
+    _c("stopped_by", "string", "", "`SIGINT` or `SIGTERM`; only present when stopped"),
+    _c("scenario", "string", "", "scenario name"),
+    _c("seed", "integer", "", "the run's seed"),
+    _c("algorithm", "string", "", "algorithm name"),
+    _c("aggregation", "string", "", "aggregation rule (`code`, `plain`, `exchangeable`, `inclusion`, `hajek`)"),
+    _c("clients", "integer", "clients", "clients in the population"),
+    _c("clients_per_round", "integer", "clients", "clients selected per round"),
+    _c("stages", "integer", "stages", "model stages L"),
+    _c("params", "integer", "", "model parameters"),
+    _c("rounds", "integer", "rounds", "rounds done"),
+    _c("virtual_time", "number", S, "virtual time at the end"),
+    _c("m", "number", "", "batch factor of the paper's batch rule (1 unless planned)"),
+    _c("final_test_accuracy", "number", "fraction", "test accuracy of the last evaluation",
+       "null: no evaluation (timing-only)"),
+    _c("final_test_loss", "number", "nats", "test loss of the last evaluation", "null: same"),
+    _c("final_val_accuracy", "number", "fraction", "validation accuracy of the last evaluation",
+       "null: no validation"),
+    _c("platform", "string", "", "platform file name (`platform.xml` when generated, "
+       "`host-slots` with `clients_per_round` below the population)"),
+    _c("heterogeneity", "number", "", "coefficient of variation of the client speeds"),
+]
+MANIFEST = [
+    _c("fedgrid_version", "string", "", "FedGrid version"),
+    _c("git_revision", "string", "", "git revision of the build"),
+    _c("simgrid_version", "string", "", "SimGrid version"),
+    _c("eigen_version", "string", "", "Eigen version"),
+    _c("command", "string", "", "the command line"),
+    _c("scenario_file", "string", "", "scenario file (as given)"),
+    _c("model_file", "string", "", "model file (resolved)"),
+    _c("seed", "integer", "", "seed"),
+    _c("threads", "integer", "threads", "math threads"),
+    _c("resolved_scenario", "string", "", "the scenario after --set overrides, as YAML text"),
+]
+WALL_JSON = [
+    _c("wall_seconds", "number", WALL, "the whole run after data loading"),
+    _c("load_seconds", "number", WALL, "data loading"),
+    _c("setup_seconds", "number", WALL, "building the platform and actors"),
+    _c("run_seconds", "number", WALL, "the simulation"),
+    _c("gradient_seconds", "number", WALL, "simulation thread waiting for or helping gradients"),
+    _c("evaluation_seconds", "number", WALL, "same for evaluations"),
+    _c("simulation_seconds", "number", WALL, "everything else: SimGrid, protocol, records"),
+    _c("record_seconds", "number", WALL, "writing records"),
+    _c("gradient_cpu_seconds", "number", "s (CPU)", "gradient time summed over math threads"),
+    _c("evaluation_cpu_seconds", "number", "s (CPU)", "evaluation time summed over threads"),
+    _c("gradients", "integer", "", "client updates computed"),
+    _c("threads", "integer", "threads", "math threads"),
+]
+SWEEP_JSON = [
+    _c("name", "string", "", "sweep name"),
+    _c("sweep_file", "string", "", "absolute path of the sweep file"),
+    _c("target_accuracy", "number", "fraction", "target of time_to_target", "null: none"),
+    _c("runs", "integer", "runs", "runs in the sweep"),
+    _c("axes", "array", "", "`{name, kind (grid, zip, seed), labels}` per axis, in the order "
+       "of the run ids; labels in the sweep file's order"),
+]
+
+FILES = {
+    "rounds.csv": ROUNDS, "clients.csv": CLIENTS, "layers.csv": LAYERS, "plan.csv": PLAN,
+    "partition.csv": PARTITION, "availability.csv": AVAILABILITY, "index.csv": INDEX,
+    "aggregate.csv": AGGREGATE, "summary.json": SUMMARY, "manifest.json": MANIFEST,
+    "wall.json": WALL_JSON, "sweep.json": SWEEP_JSON,
+}
+
+
+def column(file, name):
+    """The Column of `name` in `file` (patterns label_*, <axis> match), or None."""
+    for c in FILES[file]:
+        if c.name == name or (c.name.endswith("*") and name.startswith(c.name[:-1])):
+            return c
+    return None
+
+
+def markdown(file):
+    """The data-dictionary table of one file, as in docs/outputs.md."""
+    head = "key" if file.endswith(".json") else "column"
+    lines = ["| %s | type | unit | meaning | empty when |" % head, "|---|---|---|---|---|"]
+    for c in FILES[file]:
+        lines.append("| `%s` | %s | %s | %s | %s |" % (c.name, c.kind, c.unit or "-", c.meaning,
+                                                      c.empty or "never"))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    for f in FILES:
+        print("### %s\n\n%s\n" % (f, markdown(f)))
