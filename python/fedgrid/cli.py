@@ -10,13 +10,20 @@ Writes to FIGDIR (default DIR/figures). A sweep gives:
                      every run when a curve has fewer than 3 seeds; one panel per setting of the
                      other axes, in the sweep file's order
   deadlines          per-round deadline T_t from plan.csv (curves without deadlines: their
-                     measured round durations)
-  contributors       per-stage contributor heatmap over rounds (layers.csv)
+                     measured round durations; asynchronous curves, which have no rounds,
+                     are left out)
+  contributors       per-stage contributor heatmap over rounds (layers.csv; asynchronous
+                     curves left out)
   heterogeneity      time to the target accuracy and accuracy at the time limit against the
                      heterogeneity level (CV of client speeds; only when an axis varies it)
+  staleness          only with asynchronous runs (fedbuff, fedasync): mean staleness of the
+                     updates applied, in model versions, against virtual time (time bins,
+                     mean over seeds)
   table.md           aggregate.csv as a Markdown table (mean ± 95% CI over seeds)
 A run gives accuracy_vs_time (accuracy and loss), participation (client states per round,
-round duration against the deadline) and contributors.
+round duration against the deadline; asynchronous runs: jobs and time per server update),
+contributors (round-based runs) and staleness (asynchronous runs: per update, and a
+histogram over jobs).
 Colours: the Okabe-Ito colour-blind-safe palette, with a line style and marker per curve.
 """
 import argparse
@@ -48,7 +55,7 @@ def plot_sweep(sweep, figdir, formats, dpi, title, prefix, small):
     from . import plot, tables
     for name, make in (("accuracy_vs_time", plot.accuracy_vs_time),
                        ("deadlines", plot.deadlines), ("contributors", plot.contributors),
-                       ("heterogeneity", plot.heterogeneity)):
+                       ("heterogeneity", plot.heterogeneity), ("staleness", plot.staleness)):
         fig = make(sweep, title=title)
         if fig is not None:
             save(fig, figdir, prefix + name, formats, dpi, small)
@@ -62,7 +69,8 @@ def plot_one_run(run, figdir, formats, dpi, title, prefix, small):
     from . import plot_run
     for name, make in (("accuracy_vs_time", plot_run.accuracy_vs_time),
                        ("participation", plot_run.participation),
-                       ("contributors", plot_run.contributors)):
+                       ("contributors", plot_run.contributors),
+                       ("staleness", plot_run.staleness)):
         fig = make(run, title=title)
         if fig is not None:
             save(fig, figdir, prefix + name, formats, dpi, small)

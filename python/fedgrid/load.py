@@ -122,7 +122,12 @@ def read_json(path):
 
 class Run:
     """One run folder. DataFrames: rounds, clients, layers, plan, partition, availability (None
-    when the file is absent); dicts: summary, manifest, wall. Files are read on first use."""
+    when the file is absent); dicts: summary, manifest, wall. Files are read on first use.
+
+    Asynchronous runs (`fedbuff`, `fedasync`; .asynchronous is True) have one rounds row per
+    server update, numbered by `version` instead of `round` (.step names the column), one
+    clients row per job, and no layers or plan (None). A run stopped by a NaN/inf loss or
+    parameter has .diverged True (and .complete False); its rounds.csv ends with that row."""
 
     CSV = ("rounds", "clients", "layers", "plan", "partition", "availability")
 
@@ -156,6 +161,30 @@ class Run:
         return bool(self.summary and self.summary.get("complete"))
 
     @property
+    def diverged(self):
+        """True when summary.json says a loss or parameter became NaN/inf (the run stopped)."""
+        return bool(self.summary and self.summary.get("diverged"))
+
+    @property
+    def asynchronous(self):
+        """True for an asynchronous run (fedbuff, fedasync): rounds.csv rows are server updates
+        numbered by `version`; from summary.json's algorithm, else from rounds.csv's header."""
+        if "asynchronous" not in self._cache:
+            algo = (self.summary or {}).get("algorithm")
+            if algo is not None:
+                self._cache["asynchronous"] = algo in schema.ASYNC_ALGORITHMS
+            else:
+                with open(self._file("rounds.csv")) as f:
+                    head = f.readline().strip().split(",")
+                self._cache["asynchronous"] = "version" in head and "round" not in head
+        return self._cache["asynchronous"]
+
+    @property
+    def step(self):
+        """The rounds.csv column that numbers its rows: `version` (asynchronous) or `round`."""
+        return "version" if self.asynchronous else "round"
+
+    @property
     def name(self):
         return os.path.basename(os.path.normpath(self.path))
 
@@ -166,9 +195,12 @@ class Run:
 
     def __repr__(self):
         s = self.summary or {}
-        return "<fedgrid.Run %s: %s, %s rounds, %s s virtual%s>" % (
-            self.path, s.get("algorithm", "?"), s.get("rounds", "?"), s.get("virtual_time", "?"),
-            "" if self.complete else ", INCOMPLETE")
+        state = "" if self.complete else (", DIVERGED (%s)" % s.get("diverged_in", "?")
+                                          if self.diverged else ", INCOMPLETE")
+        return "<fedgrid.Run %s: %s, %s %s, %s s virtual%s>" % (
+            self.path, s.get("algorithm", "?"), s.get("rounds", "?"),
+            "server updates" if self.asynchronous else "rounds", s.get("virtual_time", "?"),
+            state)
 
 
 def load_run(path):
@@ -225,7 +257,9 @@ class Sweep:
     @property
     def rounds(self):
         """rounds.csv of every complete run, one row per run and round, with the index's id,
-        axis and algorithm columns in front (axis categoricals keep the sweep order)."""
+        axis and algorithm columns in front (axis categoricals keep the sweep order). With
+        both round-based and asynchronous runs, `round` is empty (<NA>) in the asynchronous
+        runs' rows and `version` in the others (integer columns stay nullable Int64)."""
         if self._rounds is None:
             keys = ["id"] + self.axes + ["algorithm"]
             parts = []
@@ -243,7 +277,15 @@ class Sweep:
                         self._rounds[k] = pd.Categorical(
                             self._rounds[k], categories=self.index[k].cat.categories,
                             ordered=self.index[k].cat.ordered)
-                self._rounds.attrs["units"] = dict(parts[0].attrs.get("units", {}))
+                units = {}
+                for df in parts:
+                    units.update(df.attrs.get("units", {}))
+                for c in self._rounds.columns:  # a column some runs lack: nullable, typed
+                    col = schema.column("rounds.csv", c)
+                    if (col is not None and col.kind == "int" and
+                            self._rounds[c].dtype.kind == "f"):
+                        self._rounds[c] = self._rounds[c].astype("Int64")
+                self._rounds.attrs["units"] = units
         return self._rounds
 
     def __repr__(self):

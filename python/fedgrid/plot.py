@@ -1,5 +1,6 @@
 """Figures of a sweep (accuracy against virtual time, deadlines, contributor heatmaps, accuracy
-against heterogeneity) and of one run (fedgrid.plot_run), colour-blind-safe, from loaded data.
+against heterogeneity, staleness of asynchronous runs) and of one run (fedgrid.plot_run),
+colour-blind-safe, from loaded data.
     fig = fedgrid.plot.accuracy_vs_time(fedgrid.load_sweep("results/het"))"""
 import math
 import warnings
@@ -65,6 +66,11 @@ class Layout:
 
     def run(self, row):
         return self.sweep.run(row["id"])
+
+    def asynchronous(self, rows):
+        """True when every run of a curve is asynchronous (fedbuff, fedasync: no rounds, no
+        plan.csv or layers.csv)."""
+        return all(self.run(r).asynchronous for r in rows)
 
     def time_limit(self):
         tl = self.index["time_limit"].where(self.index["time_limit"].notna(),
@@ -214,12 +220,17 @@ def first_panel(layout):
 
 def deadlines(sweep, title=""):
     """Per-round deadline T_t from plan.csv (mean over seeds) of the first setting; curves
-    without deadlines (wait-for-all) show their measured round durations."""
+    without deadlines (wait-for-all) show their measured round durations; asynchronous curves
+    (no rounds) are left out, and None is returned when no other curve is left."""
     layout = Layout(load(sweep) if not isinstance(sweep, Sweep) else sweep)
     key, lines = first_panel(layout)
     sty = style.styles(layout.lines())
+    left_out = [k for k in sty if k in lines and layout.asynchronous(lines[k])]
+    keys = [k for k in sty if k in lines and k not in left_out]
+    if not keys:
+        return None
     fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
-    for i, k in enumerate(x for x in sty if x in lines):
+    for i, k in enumerate(keys):
         per_seed, measured = [], False
         for r in lines[k]:
             run = layout.run(r)
@@ -240,14 +251,18 @@ def deadlines(sweep, title=""):
     ax.set_ylabel("deadline T_t [s] (mean over seeds)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.set_title("\n".join(wrap(x, 6.0) for x in (title, layout.title(key)) if x), fontsize=9)
+    note = ("asynchronous, no rounds (left out): " + ", ".join(name(k) for k in left_out)
+            if left_out else "")
+    ax.set_title("\n".join(wrap(x, 6.0) for x in (title, layout.title(key), note) if x),
+                 fontsize=9)
     legend_below(fig, ax, ncol=2)
     return fig
 
 
 def contributors(sweep, title=""):
     """Per-stage contributor heatmaps (layers.csv) of the first seed of the first setting and,
-    if another one, of the most heterogeneous setting; one column per curve with deadlines."""
+    if another one, of the most heterogeneous setting; one column per curve with deadlines
+    (asynchronous curves have no layers.csv: left out). None when no curve has deadlines."""
     from .plot_run import heatmap
     layout = Layout(load(sweep) if not isinstance(sweep, Sweep) else sweep)
     panels = layout.panels()
@@ -257,7 +272,8 @@ def contributors(sweep, title=""):
     if het[0] != chosen[0][0]:
         chosen.append(het)
     shown = [k for k in layout.lines() if k in chosen[0][1] and not all(
-        layout.run(r).plan is None or layout.run(r).plan["deadline"].isna().all()
+        layout.run(r).asynchronous or layout.run(r).plan is None or
+        layout.run(r).layers is None or layout.run(r).plan["deadline"].isna().all()
         for r in chosen[0][1][k][:1])]
     if not shown:
         return None
@@ -280,6 +296,86 @@ def contributors(sweep, title=""):
         fig.suptitle(wrap(title, 3.9 * len(shown), 9), fontsize=9)
     return fig
 
+
+def staleness_bins(run, edges):
+    """Mean staleness of the updates a run applied in each time bin [edges[i], edges[i+1]):
+    rounds.csv mean_staleness weighted by updates, over the server updates whose t_end falls in
+    the bin (the last bin also takes t_end = edges[-1]); NaN where none."""
+    r = run.rounds
+    t, w = r["t_end"].to_numpy(float), r["updates"].to_numpy(float)
+    s = r["mean_staleness"].to_numpy(float)
+    ok = np.isfinite(s) & (w > 0)
+    b = np.clip(np.searchsorted(edges, t[ok], side="right") - 1, 0, len(edges) - 2)
+    num = np.bincount(b, weights=(w * s)[ok], minlength=len(edges) - 1)
+    den = np.bincount(b, weights=w[ok], minlength=len(edges) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def staleness(sweep, title=""):
+    """Mean staleness (model versions) of the updates applied against virtual time, for the
+    asynchronous curves (fedbuff, fedasync): per run, the updates-weighted mean of rounds.csv
+    mean_staleness in time bins; per curve, the mean over the seeds with an update in the bin
+    (and a Student-t 95% band with >= 3 seeds); one panel per setting. None when the sweep has no complete asynchronous run."""
+    from matplotlib.lines import Line2D
+    layout = Layout(load(sweep) if not isinstance(sweep, Sweep) else sweep)
+    panels = [(key, {k: rs for k, rs in lines.items() if layout.asynchronous(rs)})
+              for key, lines in layout.panels()]
+    panels = [p for p in panels if p[1]]
+    if not panels:
+        return None
+    runs = [layout.run(r) for _, lines in panels for rs in lines.values() for r in rs]
+    tmax = max(float(run.rounds["t_end"].max()) for run in runs)
+    fewest = min(len(run.rounds) for run in runs)
+    nbins = int(np.clip(fewest // 3, 4, 40))
+    edges = np.linspace(0.0, tmax, nbins + 1)
+    mid = (edges[:-1] + edges[1:]) / 2
+    sty = style.styles(layout.lines())
+    nc = min(len(panels), 3)
+    nr = math.ceil(len(panels) / nc)
+    fig, axs = plt.subplots(nr, nc, figsize=(max(5.2, 4.3 * nc), 3.3 * nr), squeeze=False,
+                            sharey=True, layout="constrained")
+    drawn, band = {}, False
+    for ax, (key, lines) in zip(axs.flat, panels):
+        for i, k in enumerate(x for x in sty if x in lines):
+            per_seed = np.array([staleness_bins(layout.run(r), edges) for r in lines[k]])
+            s = sty[k]
+            kw = dict(color=s["color"], linestyle=s["linestyle"], marker=s["marker"],
+                      markersize=4, gid=k)
+            if len(per_seed) < style.MIN_SEEDS_FOR_BAND:
+                for c in per_seed:
+                    ax.plot(mid, c, linewidth=1.1, markevery=style.marks(c, i), **kw)
+            else:
+                stats = [mean_ci(per_seed[:, j]) for j in range(nbins)]
+                m = np.array([x[0] for x in stats])
+                ci = np.array([x[1] for x in stats])
+                ax.plot(mid, m, linewidth=1.6, markevery=style.marks(m, i), **kw)
+                ax.fill_between(mid, m - ci, m + ci, color=s["color"], linewidth=0, alpha=0.15)
+                band = True
+            drawn.setdefault(k, set()).add(len(per_seed))
+        ax.set_title(wrap(layout.title(key) or "asynchronous runs", 4.0), fontsize=8.5)
+        ax.set_xlabel("virtual time [s]")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    for ax in axs.flat[len(panels):]:
+        ax.axis("off")
+    for row in axs:
+        row[0].set_ylabel("mean staleness [versions]")
+    if title:
+        fig.suptitle(wrap(title, 4.3 * nc, 10), fontsize=10)
+    handles = [Line2D([], [], color=sty[k]["color"], linestyle=sty[k]["linestyle"],
+                      marker=sty[k]["marker"], markersize=4, label="%s (%s seed%s)" % (
+                          name(k), "/".join(map(str, sorted(drawn[k]))),
+                          "s" if drawn[k] != {1} else "")) for k in sty if k in drawn]
+    notes = ["staleness of the updates applied in bins of %.3g s (weighted by updates)" %
+             (tmax / nbins)]
+    if band:
+        notes.append(BAND_NOTE)
+    if any(min(n) < style.MIN_SEEDS_FOR_BAND for n in drawn.values()):
+        notes.append(FEW_NOTE)
+    note = "; ".join(notes)
+    legend_below(fig, None, ncol=min(4, len(handles)), note=note, handles=handles)
+    return fig
 
 
 from .plot_het import heterogeneity  # noqa: E402,F401 (uses Layout and legend_below above)

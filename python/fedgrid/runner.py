@@ -3,13 +3,14 @@ import json
 import os
 import shutil
 import subprocess
+import warnings
 
 from .load import Run
 
 
 class FedgridError(RuntimeError):
-    """fedgrid exited with an error: returncode (2 = bad input, 1 = internal, 128 + N = stopped by
-    signal N), message (fedgrid's one-line message), stderr, command."""
+    """fedgrid exited with an error: returncode (2 = bad input, 1 = internal, 3 = diverged,
+    128 + N = stopped by signal N), message (fedgrid's one-line message), stderr, command."""
 
     def __init__(self, returncode, message, stderr, command):
         super().__init__("fedgrid exited with code %d: %s" % (returncode, message))
@@ -19,6 +20,23 @@ class FedgridError(RuntimeError):
 
 class FedgridInputError(FedgridError, ValueError):
     """Exit code 2: the scenario, an override or a data file is wrong (message names it)."""
+
+
+class FedgridDivergedError(FedgridError):
+    """Exit code 3 with run(..., on_diverged="raise"): a loss or a parameter became NaN or
+    infinite; .run is the loaded run (its files hold the rounds up to the divergence)."""
+
+    def __init__(self, returncode, message, stderr, command, run):
+        super().__init__(returncode, message, stderr, command)
+        self.run = run
+
+
+class DivergedWarning(RuntimeWarning):
+    """run(..., on_diverged="warn") returned a run whose model diverged (run.diverged)."""
+
+
+EXIT_DIVERGED = 3
+ON_DIVERGED = ("warn", "return", "raise")
 
 
 def _candidates():
@@ -56,7 +74,10 @@ def find_binary(binary=None):
 
 
 def format_value(v):
-    """A Python value as the YAML text of `--set key=value` (dicts and lists as flow YAML)."""
+    """A Python value as the YAML text of `--set key=value` (dicts and lists as flow YAML, None
+    as null)."""
+    if v is None:
+        return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -92,13 +113,31 @@ def _message(stderr):
     return tail[-1] if tail else "(no message)"
 
 
+def _diverged_folder(stderr):
+    """The folder fedgrid names in its divergence message: '... stopped there (DIR/summary.json:'."""
+    for line in reversed(stderr.splitlines()):
+        i = line.find("the run stopped there (")
+        j = line.find("/summary.json:", i)
+        if line.startswith("fedgrid: diverged") and i >= 0 and j > i:
+            return line[i + len("the run stopped there ("):j]
+    return None
+
+
 def run(scenario, overrides=None, out=None, *, seed=None, threads=None, binary=None,
-        timeout=None, extra_args=()):
+        timeout=None, extra_args=(), on_diverged="warn"):
     """Runs `fedgrid run SCENARIO [-o OUT] [--set k=v]... [--seed N] [--threads N]` and returns
     the loaded run (fedgrid.Run). `overrides`: {key.path: value} or ['key.path=value', ...];
     `out`: the output folder (default: fedgrid's, results/<scenario name> under the current
     folder). Raises FedgridInputError (exit 2: bad scenario, override or data) or FedgridError
-    (any other non-zero exit) carrying the exit code and fedgrid's message."""
+    (any other non-zero exit) carrying the exit code and fedgrid's message.
+
+    A run whose loss or parameters became NaN/inf (exit 3) is a result, as in `fedgrid sweep`
+    (status `diverged`): by default it is returned with run.diverged True and run.complete False,
+    with a DivergedWarning; on_diverged="return" returns it without the warning, "raise" raises
+    FedgridDivergedError (its .run is the loaded run)."""
+    if on_diverged not in ON_DIVERGED:
+        raise ValueError("on_diverged: expected one of %s, found %r" % (", ".join(ON_DIVERGED),
+                                                                       on_diverged))
     exe = find_binary(binary)
     cmd = [exe, "run", os.fspath(scenario)] + override_args(overrides)
     if out is not None:
@@ -112,6 +151,17 @@ def run(scenario, overrides=None, out=None, *, seed=None, threads=None, binary=N
     cmd += list(extra_args)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
+    if p.returncode == EXIT_DIVERGED:
+        folder = out if out is not None else _diverged_folder(p.stderr)
+        if folder is None or not os.path.exists(os.path.join(folder, "summary.json")):
+            raise FedgridError(p.returncode, _message(p.stderr), p.stderr, cmd)
+        result = Run(folder)
+        message = _message(p.stderr)
+        if on_diverged == "raise":
+            raise FedgridDivergedError(p.returncode, message, p.stderr, cmd, result)
+        if on_diverged == "warn":
+            warnings.warn("%s: %s" % (result.path, message), DivergedWarning, stacklevel=2)
+        return result
     if p.returncode != 0:
         cls = FedgridInputError if p.returncode == 2 else FedgridError
         raise cls(p.returncode, _message(p.stderr), p.stderr, cmd)

@@ -1,7 +1,12 @@
 """The data dictionary of FedGrid's output files: every column with its type, unit and meaning.
 
 The loaders type columns from it and docs/outputs.md holds its tables (`python3 -m fedgrid.schema`
-prints them; a test keeps the two and the binary's real headers in step)."""
+prints them; a test keeps the two and the binary's real headers in step).
+
+rounds.csv, clients.csv and summary.json differ between round-based runs and asynchronous ones
+(`fedbuff`, `fedasync`: one rounds.csv row per server update, one clients.csv row per client
+job): each entry says which runs write it (Column.runs: "" every run, "sync" round-based runs
+only, "async" asynchronous runs only)."""
 from dataclasses import dataclass
 
 # Kinds: int (int64, or pandas' nullable Int64 when cells are empty), float (float64; an empty
@@ -9,6 +14,8 @@ from dataclasses import dataclass
 # other value found), str, bool (0/1 in the file).
 S = "s"  # seconds of virtual (simulated) time
 WALL = "s (wall clock)"
+VERSIONS = "versions"  # model versions: server updates of an asynchronous run
+RUNS = {"": "all", "sync": "round-based", "async": "async"}  # Column.runs as docs/outputs.md says
 
 
 @dataclass(frozen=True)
@@ -19,51 +26,85 @@ class Column:
     meaning: str
     empty: str = ""  # when the cell is empty (NaN after loading)
     categories: tuple = ()
+    runs: str = ""  # "" every run, "sync" round-based runs only, "async" asynchronous runs only
 
 
-def _c(name, kind, unit, meaning, empty="", categories=()):
-    return Column(name, kind, unit, meaning, empty, tuple(categories))
+def _c(name, kind, unit, meaning, empty="", categories=(), runs=""):
+    return Column(name, kind, unit, meaning, empty, tuple(categories), runs)
+
+
+def _sync(*a, **k):
+    return _c(*a, runs="sync", **k)
+
+
+def _async(*a, **k):
+    return _c(*a, runs="async", **k)
 
 
 CLIENT_STATUS = ("full", "partial", "dropped", "failed", "offline")
 DROP_REASON = ("download", "compute", "incomplete", "upload", "timeout")
-RUN_STATUS = ("complete", "failed", "incomplete", "missing", "stale", "stopped")
-NOT_EVALUATED = ("rounds not evaluated (`evaluation.every`), and every round of timing-only runs")
+RUN_STATUS = ("complete", "diverged", "failed", "incomplete", "missing", "stale", "stopped")
+ASYNC_ALGORITHMS = ("fedbuff", "fedasync")
+NOT_EVALUATED = ("rounds not evaluated (`evaluation.every`; async: every `evaluation.every` "
+                 "server updates and the last one are), and every round of timing-only runs")
 
 ROUNDS = [
-    _c("round", "int", "", "round number, from 1"),
-    _c("t_start", "float", S, "virtual time at which the round started"),
+    _sync("round", "int", "", "round number, from 1"),
+    _async("version", "int", VERSIONS, "the model version this server update made, from 1 (0 is "
+           "the initial model)"),
+    _c("t_start", "float", S, "virtual time at which the round started (async: the previous "
+       "server update; 0 for the first)"),
     _c("t_end", "float", S, "virtual time at which the round ended (deadline rounds: t_start + "
-       "deadline)"),
+       "deadline; async: the server update)"),
     _c("duration", "float", S, "t_end - t_start"),
-    _c("deadline", "float", S, "the round's deadline T_t (a duration)",
-       "the round waits for every client (`fedavg`)"),
-    _c("lr", "float", "", "step size eta_t of the round"),
-    _c("selected", "int", "clients", "clients selected for the round"),
-    _c("full", "int", "clients", "clients that delivered their whole update"),
-    _c("partial", "int", "clients", "clients that delivered part of it (some stages or local "
-       "steps)"),
-    _c("dropped", "int", "clients", "clients whose update did not count (see clients.csv reason)"),
-    _c("failed", "int", "clients", "clients whose device went off during the round"),
-    _c("offline", "int", "clients", "clients whose device was off when the round started"),
-    _c("train_loss", "float", "nats", "mean cross-entropy of the contributing clients' batches",
-       "no client contributed; timing-only runs"),
+    _sync("deadline", "float", S, "the round's deadline T_t (a duration)",
+          "the round waits for every client (`fedavg`)"),
+    _sync("lr", "float", "", "step size eta_t of the round"),
+    _sync("selected", "int", "clients", "clients selected for the round"),
+    _sync("full", "int", "clients", "clients that delivered their whole update"),
+    _sync("partial", "int", "clients", "clients that delivered part of it (some stages or local "
+          "steps)"),
+    _sync("dropped", "int", "clients", "clients whose update did not count (see clients.csv "
+          "reason)"),
+    _async("updates", "int", "updates", "client updates applied by this server update (the "
+           "buffer M; 1 for `fedasync`)"),
+    _async("mean_staleness", "float", VERSIONS, "mean staleness tau of the updates applied "
+           "(version when the server took the update - version the client downloaded)"),
+    _async("max_staleness", "int", VERSIONS, "largest staleness of the updates applied"),
+    _async("started", "int", "jobs", "client jobs started since the previous server update"),
+    _c("failed", "int", "clients", "clients whose device went off during the round (async: jobs "
+       "that failed since the previous server update)"),
+    _c("offline", "int", "clients", "clients whose device was off when the round started "
+       "(async: drawn clients found off since the previous server update)"),
+    _c("train_loss", "float", "nats", "mean cross-entropy of the contributing clients' batches "
+       "(async: of the updates applied)", "no client contributed; timing-only runs"),
     _c("val_loss", "float", "nats", "cross-entropy on the validation split",
        NOT_EVALUATED + "; runs without validation"),
     _c("val_accuracy", "float", "fraction", "accuracy on the validation split (0-1)",
        NOT_EVALUATED + "; runs without validation"),
     _c("test_loss", "float", "nats", "cross-entropy on the test set", NOT_EVALUATED),
     _c("test_accuracy", "float", "fraction", "accuracy on the test set (0-1)", NOT_EVALUATED),
-    _c("bytes_down", "int", "B", "model bytes sent to the selected clients"),
-    _c("bytes_up", "int", "B", "update bytes delivered to the server"),
+    _c("bytes_down", "int", "B", "model bytes sent to the selected clients (async: downloads "
+       "started since the previous server update)"),
+    _c("bytes_up", "int", "B", "update bytes delivered to the server (async: since the previous "
+       "server update)"),
 ]
 
 CLIENTS = [
-    _c("round", "int", "", "round number"),
+    _sync("round", "int", "", "round number"),
+    _async("job", "int", "", "job number, from 1, in the order jobs started"),
     _c("client", "int", "", "client id, from 0"),
-    _c("batch", "int", "samples", "mini-batch size of the client in this round"),
-    _c("stages_done", "int", "stages", "backward stages that count, from the output side "
-       "(K of L)"),
+    _c("batch", "int", "samples", "mini-batch size of the client in this round (async: job)"),
+    _c("steps", "int", "steps", "local steps planned (round-based runs: only when the scenario "
+       "sets `training.local_steps` or `local_epochs`; async: always)"),
+    _async("version_down", "int", VERSIONS, "model version the client downloaded"),
+    _async("version_up", "int", VERSIONS, "model version when the server took the update",
+           "the update was not delivered (failed, offline)"),
+    _async("staleness", "int", VERSIONS, "version_up - version_down",
+           "the update was not delivered (failed, offline)"),
+    _async("t_start", "float", S, "virtual time the job started"),
+    _sync("stages_done", "int", "stages", "backward stages that count, from the output side "
+          "(K of L)"),
     _c("t_download", "float", S, "virtual time the model download finished",
        "the download did not finish"),
     _c("t_compute", "float", S, "virtual time the local computation ended",
@@ -71,36 +112,35 @@ CLIENTS = [
     _c("t_done", "float", S, "virtual time the client was done (delivered, dropped or failed)",
        "offline clients"),
     _c("status", "category", "", "`full`, `partial`, `dropped`, `failed` (device went off "
-       "mid-round), `offline` (off at the round's start)", categories=CLIENT_STATUS),
+       "mid-round), `offline` (off at the round's start); async: `full`, `failed`, `offline` "
+       "(off when drawn)", categories=CLIENT_STATUS),
     _c("reason", "category", "", "dropped: `download`, `compute` (no stage done), `incomplete` "
        "(the algorithm needs more than what finished), `upload` (late), `timeout` "
        "(`round_timeout`); failed: the phase the device went off in",
        "full, partial and offline clients", DROP_REASON),
     _c("bytes_up", "int", "B", "update bytes delivered (0 if none)"),
-    _c("steps", "int", "steps", "local steps planned (only when the scenario sets "
-       "`training.local_steps` or `local_epochs`)"),
-    _c("steps_done", "int", "steps", "local steps finished (same condition)"),
+    _sync("steps_done", "int", "steps", "local steps finished (only with `steps`)"),
 ]
 
 LAYERS = [
-    _c("round", "int", "", "round number"),
-    _c("stage", "int", "", "stage index, 0 = input side"),
-    _c("name", "str", "", "stage name from the model file"),
-    _c("contributors", "int", "clients", "clients whose update includes this stage"),
-    _c("expected_p", "float", "probability", "P(no contributor) = prod_u (1 - pi_u) under the "
-       "timing model in force (stage-time law, stage costs, availability)",
-       "algorithms without deadlines"),
-    _c("updated", "bool", "", "1 if the stage was updated, 0 if it was kept"),
+    _sync("round", "int", "", "round number"),
+    _sync("stage", "int", "", "stage index, 0 = input side"),
+    _sync("name", "str", "", "stage name from the model file"),
+    _sync("contributors", "int", "clients", "clients whose update includes this stage"),
+    _sync("expected_p", "float", "probability", "P(no contributor) = prod_u (1 - pi_u) under "
+          "the timing model in force (stage-time law, stage costs, availability)",
+          "algorithms without deadlines"),
+    _sync("updated", "bool", "", "1 if the stage was updated, 0 if it was kept"),
 ]
 
 PLAN = [
-    _c("round", "int", "", "round number"),
-    _c("client", "int", "", "client id"),
-    _c("batch", "int", "samples", "batch size used (after clamping to [1, shard size])"),
-    _c("planned_batch", "int", "samples", "batch size the batch rule asked for"),
-    _c("deadline", "float", S, "planned deadline of the round", "no deadline (`fedavg`)"),
-    _c("plan", "int", "", "which plan the round used: 0 = the initial one, k = the k-th re-plan "
-       "(only with re-planning: adel-fl `replan_every` > 0 or `knowledge: estimated`)"),
+    _sync("round", "int", "", "round number"),
+    _sync("client", "int", "", "client id"),
+    _sync("batch", "int", "samples", "batch size used (after clamping to [1, shard size])"),
+    _sync("planned_batch", "int", "samples", "batch size the batch rule asked for"),
+    _sync("deadline", "float", S, "planned deadline of the round", "no deadline (`fedavg`)"),
+    _sync("plan", "int", "", "which plan the round used: 0 = the initial one, k = the k-th "
+          "re-plan (only with re-planning: adel-fl `replan_every` > 0 or `knowledge: estimated`)"),
 ]
 
 PARTITION = [
@@ -120,12 +160,14 @@ INDEX = [
     _c("<axis>", "category", "", "one column per sweep axis (seed axis: int), its label for "
        "this run; categories in the sweep file's order"),
     _c("algorithm", "category", "", "algorithm of the run", "the run is not complete"),
-    _c("status", "category", "", "`complete`, `failed`, `incomplete` (no summary.json), "
-       "`missing`, `stale` (another scenario or seed), `stopped` (checkpoint, resumable)",
-       categories=RUN_STATUS),
-    _c("rounds", "int", "rounds", "rounds done", "the run is not complete"),
+    _c("status", "category", "", "`complete`, `diverged` (a NaN/inf loss or parameter stopped "
+       "the run: its accuracies are not results; not run again), `failed`, `incomplete` (no "
+       "summary.json), `missing`, `stale` (another scenario or seed), `stopped` (checkpoint, "
+       "resumable)", categories=RUN_STATUS),
+    _c("rounds", "int", "rounds", "rounds done (async: server updates; diverged: up to the "
+       "divergence)", "the run is neither complete nor diverged"),
     _c("virtual_time", "float", S, "virtual time at the end of the run",
-       "the run is not complete"),
+       "the run is neither complete nor diverged"),
     _c("final_test_accuracy", "float", "fraction", "test accuracy of the last evaluation",
        "not complete; timing-only"),
     _c("time_limit", "float", S, "the sweep's `time_limit` (default: the scenario's "
@@ -135,7 +177,7 @@ INDEX = [
     _c("time_to_target", "float", S, "t_end of the first round whose test accuracy reached the "
        "sweep's target_accuracy", "never reached; no target; not complete"),
     _c("heterogeneity", "float", "", "coefficient of variation of the client speeds",
-       "not complete"),
+       "neither complete nor diverged"),
     _c("wall_seconds", "float", WALL, "wall-clock time of the run (wall.json)",
        "not complete"),
 ]
@@ -158,28 +200,43 @@ AGGREGATE = [
 
 # JSON files: keys with their JSON type (number, integer, string, boolean, array).
 SUMMARY = [
-    _c("complete", "boolean", "", "false when the run was stopped by a signal (resumable)"),
+    _c("complete", "boolean", "", "false when the run was stopped by a signal (resumable) or "
+       "diverged"),
+    _c("diverged", "boolean", "", "true: a loss or a parameter became NaN or infinite and the "
+       "run stopped there (exit 3); only present then"),
+    _c("diverged_round", "integer", "rounds", "the round (async: server update) after which "
+       "it was found, the last row of rounds.csv; only present when diverged"),
+    _c("diverged_in", "string", "", "what was not finite first: `train_loss`, `parameters`, "
+       "`val_loss` or `test_loss`; only present when diverged"),
     _c("stopped_by", "string", "", "`SIGINT` or `SIGTERM`; only present when stopped"),
     _c("scenario", "string", "", "scenario name"),
     _c("seed", "integer", "", "the run's seed"),
     _c("algorithm", "string", "", "algorithm name"),
     _c("aggregation", "string", "", "aggregation rule (`code`, `plain`, `exchangeable`, `inclusion`, `hajek`)"),
     _c("clients", "integer", "clients", "clients in the population"),
-    _c("clients_per_round", "integer", "clients", "clients selected per round"),
+    _c("clients_per_round", "integer", "clients", "clients selected per round (async: the "
+       "population, or the host slots)"),
     _c("stages", "integer", "stages", "model stages L"),
     _c("params", "integer", "", "model parameters"),
-    _c("rounds", "integer", "rounds", "rounds done"),
+    _c("rounds", "integer", "rounds", "rounds done (async: server updates)"),
     _c("virtual_time", "number", S, "virtual time at the end"),
     _c("m", "number", "", "batch factor of the paper's batch rule (1 unless planned)"),
     _c("final_test_accuracy", "number", "fraction", "test accuracy of the last evaluation",
        "null: no evaluation (timing-only)"),
-    _c("final_test_loss", "number", "nats", "test loss of the last evaluation", "null: same"),
+    _c("final_test_loss", "number", "nats", "test loss of the last evaluation",
+       "null: same, or not finite (diverged)"),
     _c("final_val_accuracy", "number", "fraction", "validation accuracy of the last evaluation",
        "null: no validation"),
     _c("platform", "string", "", "platform file name (`platform.xml` when generated, "
        "`host-slots` with `clients_per_round` below the population)"),
     _c("heterogeneity", "number", "", "coefficient of variation of the client speeds"),
+    _async("concurrency", "integer", "jobs", "client jobs in flight at any time (C)"),
+    _async("buffer", "integer", "updates", "client updates per server update (M; 1 for "
+           "`fedasync`)"),
+    _async("jobs", "integer", "jobs", "client jobs started (offline draws included)"),
 ]
+# Keys summary.json has only in some runs (stopped, diverged): not in every complete run.
+OPTIONAL_KEYS = ("stopped_by", "diverged", "diverged_round", "diverged_in")
 MANIFEST = [
     _c("fedgrid_version", "string", "", "FedGrid version"),
     _c("git_revision", "string", "", "git revision of the build"),
@@ -231,13 +288,27 @@ def column(file, name):
     return None
 
 
+def columns(file, asynchronous=None):
+    """The entries of `file` a run writes: every one (None), a round-based run's (False) or an
+    asynchronous run's (True)."""
+    if asynchronous is None:
+        return list(FILES[file])
+    skip = "sync" if asynchronous else "async"
+    return [c for c in FILES[file] if c.runs != skip]
+
+
 def markdown(file):
-    """The data-dictionary table of one file, as in docs/outputs.md."""
+    """The data-dictionary table of one file, as in docs/outputs.md; files whose entries differ
+    between round-based and asynchronous runs get a `runs` column (all, round-based, async)."""
     head = "key" if file.endswith(".json") else "column"
-    lines = ["| %s | type | unit | meaning | empty when |" % head, "|---|---|---|---|---|"]
+    split = any(c.runs for c in FILES[file])
+    cols = [head, "type", "unit"] + (["runs"] if split else []) + ["meaning",
+                                                                           "empty when"]
+    lines = ["| %s |" % " | ".join(cols), "|---" * len(cols) + "|"]
     for c in FILES[file]:
-        lines.append("| `%s` | %s | %s | %s | %s |" % (c.name, c.kind, c.unit or "-", c.meaning,
-                                                      c.empty or "never"))
+        cells = ["`%s`" % c.name, c.kind, c.unit or "-"] + ([RUNS[c.runs]] if split else []) + [
+            c.meaning, c.empty or "never"]
+        lines.append("| %s |" % " | ".join(cells))
     return "\n".join(lines)
 
 

@@ -15,11 +15,14 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 NAMES = {"adel-fl": "ADEL-FL", "salf": "SALF", "fedavg-deadline": "FedAvg (deadline, drop)",
          "fedavg": "Wait-Stragglers (FedAvg, wait all)", "fedprox": "FedProx",
-         "fednova": "FedNova"}
-ORDER = ["adel-fl", "salf", "fedavg-deadline", "fedavg", "fedprox", "fednova"]
-# The paper's algorithms keep one style in every figure: (palette index, line style, marker).
+         "fednova": "FedNova", "fedbuff": "FedBuff (async)", "fedasync": "FedAsync (async)"}
+ORDER = ["adel-fl", "salf", "fedavg-deadline", "fedavg", "fedprox", "fednova", "fedbuff",
+         "fedasync"]
+# The paper's algorithms, and the asynchronous ones, keep one style in every figure: (palette
+# index, line style, marker).
 FIXED = {"adel-fl": (0, "-", "o"), "salf": (1, "--", "s"), "fedavg-deadline": (2, "-.", "^"),
-         "fedavg": (3, ":", "D")}
+         "fedavg": (3, ":", "D"), "fedbuff": (4, "-", "v"), "fedasync": (5, "--", "P")}
+ASYNC = ("fedbuff", "fedasync")  # algorithms without rounds (no plan.csv, layers.csv)
 
 # Client states (clients.csv status) in participation plots: colour and hatch.
 STATUS_STYLE = {"full": (OKABE_ITO["green"], ""), "partial": (OKABE_ITO["sky"], "//"),

@@ -14,6 +14,9 @@ TAGS = [
     ("selected", "clients/selected"), ("full", "clients/full"), ("partial", "clients/partial"),
     ("dropped", "clients/dropped"), ("failed", "clients/failed"), ("offline", "clients/offline"),
     ("bytes_down", "bytes/down"), ("bytes_up", "bytes/up"),
+    # asynchronous runs (step = server update)
+    ("updates", "async/updates"), ("mean_staleness", "async/mean_staleness"),
+    ("max_staleness", "async/max_staleness"), ("started", "async/jobs_started"),
 ]
 
 
@@ -40,14 +43,15 @@ def summary_writer_class():
 
 
 def write_run(run, writer):
-    """Adds every finite value of TAGS to `writer`, step = round, walltime = the round's end in
-    virtual seconds (TensorBoard's 'relative' axis then shows virtual time); returns the count."""
+    """Adds every finite value of TAGS to `writer`, step = round (asynchronous runs: server
+    update, `version`), walltime = its end in virtual seconds (TensorBoard's 'relative' axis then
+    shows virtual time); returns the count."""
     r = run.rounds
     n = 0
     for col, tag in TAGS:
         if col not in r:
             continue
-        for rnd, t, v in zip(r["round"], r["t_end"], r[col]):
+        for rnd, t, v in zip(r[run.step], r["t_end"], r[col]):
             if v is None or v != v:  # NaN: not evaluated / no deadline
                 continue
             writer.add_scalar(tag, float(v), global_step=int(rnd), walltime=float(t))

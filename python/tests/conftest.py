@@ -13,14 +13,20 @@ import fedgrid  # noqa: E402
 
 CI = os.path.join(ROOT, "scenarios", "ci")
 # name: (scenario, overrides): deadline rounds, device churn (failed/offline, availability.csv),
-# local steps (steps columns), timing-only wait-for-all (no accuracy, no deadline), re-planning
-# (plan.csv's plan column).
+# local steps (steps columns), timing-only wait-for-all (no accuracy, no deadline), asynchronous
+# FedBuff (5 server updates), asynchronous FedAsync with device churn, a run that diverges
+# (lr 1e6: NaN loss, exit 3), re-planning (plan.csv's plan column).
 RUNS = {
     "deadline": ("synthetic-deadline.yaml", {"evaluation.every": 4}),
     "failures": ("failures.yaml", {}),
     "local": ("local-steps.yaml", {}),
     "timing": ("fedavg-timing.yaml", {"algorithm.rounds": 20}),
     "replanning": ("replanning.yaml", {"algorithm.rounds": 20, "algorithm.time_budget": 80}),
+    "async": ("async.yaml", {"algorithm.rounds": 5}),
+    "fedasync": ("failures.yaml", {"algorithm": {"name": "fedasync", "rounds": 40,
+                                                 "concurrency": 10},
+                                   "training.momentum": None, "evaluation.every": 10}),
+    "diverged": ("synthetic-deadline.yaml", {"training.lr": 1e6}),
 }
 
 
@@ -41,7 +47,8 @@ def runs(binary, tmp_path_factory):
     out = {}
     for key, (scen, sets) in RUNS.items():
         out[key] = str(base / key)
-        fedgrid.run(os.path.join(CI, scen), sets, out[key], binary=binary, threads=1)
+        fedgrid.run(os.path.join(CI, scen), sets, out[key], binary=binary, threads=1,
+                    on_diverged="return")
     return out
 
 
@@ -83,4 +90,25 @@ def few_sweep(binary, tmp_path_factory):
     d = tmp_path_factory.mktemp("few")
     spec = d / "few.yaml"
     spec.write_text(SWEEP_FEW.format(base=os.path.join(CI, "synthetic-deadline.yaml")))
+    return sweep(binary, str(d / "out"), str(spec))
+
+
+SWEEP_MIXED = """# a round-based and an asynchronous scenario x a sane and a diverging step size x 2 seeds
+name: mixed
+base: [{deadline}, {asynchronous}]
+set: {{algorithm.rounds: 8}}
+grid:
+  training.lr: {{normal: 0.1, huge: 1.0e6}}
+  seed: [1, 2]
+"""
+
+
+@pytest.fixture(scope="session")
+def mixed_sweep(binary, tmp_path_factory):
+    """fedavg-deadline and fedbuff, 2 seeds, 8 rounds / server updates; the lr=1e6 half
+    diverges (index.csv status `diverged`)."""
+    d = tmp_path_factory.mktemp("mixed")
+    spec = d / "mixed.yaml"
+    spec.write_text(SWEEP_MIXED.format(deadline=os.path.join(CI, "synthetic-deadline.yaml"),
+                                       asynchronous=os.path.join(CI, "async.yaml")))
     return sweep(binary, str(d / "out"), str(spec))

@@ -95,20 +95,35 @@ def written_columns(folder):
     return out
 
 
-def test_every_written_column_is_in_the_dictionary(runs, tiny_sweep):
-    folders = list(runs.values()) + [tiny_sweep] + glob.glob(os.path.join(tiny_sweep, "runs",
-                                                                         "*"))[:1]
+def test_every_written_column_is_in_the_dictionary(runs, tiny_sweep, mixed_sweep):
+    """Round-based, asynchronous and diverged runs, and two sweeps (one with diverged runs):
+    every column and key is in the dictionary, marked for the kind of run that writes it."""
+    folders = list(runs.values()) + [tiny_sweep, mixed_sweep] + glob.glob(
+        os.path.join(tiny_sweep, "runs", "*"))[:1]
+    assert {"async", "fedasync", "diverged"} <= set(runs)
     seen = {}
-    axes = ["algorithm.name", "platform", "seed"]
+    axes = ["algorithm.name", "platform", "seed", "scenario", "training.lr"]
     for folder in folders:
-        for f, cols in written_columns(folder).items():
+        written = written_columns(folder)
+        summary = json.load(open(os.path.join(folder, "summary.json"))) \
+            if "summary.json" in written else {}
+        asynchronous = summary.get("algorithm") in schema.ASYNC_ALGORITHMS
+        for f, cols in written.items():
             assert f in schema.FILES, "%s: a file the dictionary does not describe" % f
             for c in cols:
                 if f in ("index.csv", "aggregate.csv") and c in axes:
                     continue
-                assert schema.column(f, c) is not None, "%s: column %s is not in " \
-                    "fedgrid/schema.py (nor docs/outputs.md)" % (f, c)
+                col = schema.column(f, c)
+                assert col is not None, "%s: column %s is not in fedgrid/schema.py (nor " \
+                    "docs/outputs.md)" % (f, c)
+                assert col.runs != ("sync" if asynchronous else "async"), \
+                    "%s of %s: %s is marked %s-only" % (f, folder, c, col.runs)
                 seen.setdefault(f, set()).add(c)
+        if "rounds.csv" in written:  # and a run writes every column of its kind
+            for f in ("rounds.csv", "clients.csv"):
+                want = {c.name for c in schema.columns(f, asynchronous) if c.name not in
+                        ("steps", "steps_done")}
+                assert want <= set(written[f]), (folder, f, want - set(written[f]))
     for f, cols in schema.FILES.items():  # and the dictionary lists nothing that is not written
         for c in cols:
             if c.name in ("<axis>", "label_*", "stopped_by"):
