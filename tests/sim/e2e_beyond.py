@@ -134,4 +134,29 @@ def case_replanning():
         print("resumed after round 23: %d files byte-identical" % len(a))
 
 
+def case_resume_inputs():
+    # --resume refuses a run whose stage-time samples (timing.samples) or speed trace
+    # (speed_change.file) changed since it stopped: both are in the checkpoint's input
+    # fingerprints (timing only: the protocol is what matters here).
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = os.path.join(tmp, "stage-times.csv")
+        trace = os.path.join(tmp, "speeds.csv")
+        open(samples, "w").write("time\n0.8\n1.1\n0.9\n1.4\n0.7\n")
+        open(trace, "w").write("client,t,factor\n0,10,0.5\n3,20,2\n")
+        d = os.path.join(tmp, "run")
+        code, err = stop_at_round(start_run([
+            "run", STATS, "-o", d, "--threads", "1", "--set", "algorithm.rounds=5000",
+            "--set", "timing={stage_time: empirical, samples: %s, timing_only: true}" % samples,
+            "--set", "speed_change={model: trace, file: %s}" % trace]), 30, signal.SIGINT)
+        check(code == 128 + signal.SIGINT, "stopped run exit %d\n%s" % (code, err[-2000:]))
+        for f, what in ((samples, "stage times"), (trace, "speed trace")):
+            before = open(f, "rb").read()
+            open(f, "wb").write(before.replace(b"0.", b"0.0", 1) if f == samples
+                                else before.replace(b"0.5", b"0.6"))
+            out = run(["run", "--resume", d, "--quiet"], expect=2)
+            check(f in out and ("the %s file" % what in out or "changed" in out), out)
+            open(f, "wb").write(before)
+            print("changed %s: refused" % what)
+
+
 main(globals())
