@@ -127,7 +127,8 @@ LAYERS = [
     _sync("stage", "int", "", "stage index, 0 = input side"),
     _sync("name", "str", "", "stage name from the model file"),
     _sync("contributors", "int", "clients", "clients whose update includes this stage"),
-    _sync("expected_p", "float", "probability", "P(no contributor) under the paper's timing model",
+    _sync("expected_p", "float", "probability", "P(no contributor) = prod_u (1 - pi_u) under "
+          "the timing model in force (stage-time law, stage costs, availability)",
           "algorithms without deadlines"),
     _sync("updated", "bool", "", "1 if the stage was updated, 0 if it was kept"),
 ]
@@ -138,6 +139,8 @@ PLAN = [
     _sync("batch", "int", "samples", "batch size used (after clamping to [1, shard size])"),
     _sync("planned_batch", "int", "samples", "batch size the batch rule asked for"),
     _sync("deadline", "float", S, "planned deadline of the round", "no deadline (`fedavg`)"),
+    _sync("plan", "int", "", "which plan the round used: 0 = the initial one, k = the k-th "
+          "re-plan (only with re-planning: adel-fl `replan_every` > 0 or `knowledge: estimated`)"),
 ]
 
 PARTITION = [
@@ -209,7 +212,7 @@ SUMMARY = [
     _c("scenario", "string", "", "scenario name"),
     _c("seed", "integer", "", "the run's seed"),
     _c("algorithm", "string", "", "algorithm name"),
-    _c("aggregation", "string", "", "aggregation rule (`code`, `plain`, `unbiased`)"),
+    _c("aggregation", "string", "", "aggregation rule (`code`, `plain`, `exchangeable`, `inclusion`, `hajek`)"),
     _c("clients", "integer", "clients", "clients in the population"),
     _c("clients_per_round", "integer", "clients", "clients selected per round (async: the "
        "population, or the host slots)"),

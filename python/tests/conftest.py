@@ -15,12 +15,13 @@ CI = os.path.join(ROOT, "scenarios", "ci")
 # name: (scenario, overrides): deadline rounds, device churn (failed/offline, availability.csv),
 # local steps (steps columns), timing-only wait-for-all (no accuracy, no deadline), asynchronous
 # FedBuff (5 server updates), asynchronous FedAsync with device churn, a run that diverges
-# (lr 1e6: NaN loss, exit 3).
+# (lr 1e6: NaN loss, exit 3), re-planning (plan.csv's plan column).
 RUNS = {
     "deadline": ("synthetic-deadline.yaml", {"evaluation.every": 4}),
     "failures": ("failures.yaml", {}),
     "local": ("local-steps.yaml", {}),
     "timing": ("fedavg-timing.yaml", {"algorithm.rounds": 20}),
+    "replanning": ("replanning.yaml", {"algorithm.rounds": 20, "algorithm.time_budget": 80}),
     "async": ("async.yaml", {"algorithm.rounds": 5}),
     "fedasync": ("failures.yaml", {"algorithm": {"name": "fedasync", "rounds": 40,
                                                  "concurrency": 10},

@@ -1,4 +1,5 @@
-// Layer-wise aggregation rules (code / plain / unbiased) over stage slices of the flat vector.
+// Layer-wise aggregation rules (code / plain / exchangeable / inclusion) over stage slices of the
+// flat vector.
 #include "fl/aggregate.hpp"
 
 #include <stdexcept>
@@ -12,20 +13,82 @@ const char* aggregation_name(Aggregation a) {
       return "code";
     case Aggregation::kPlain:
       return "plain";
-    case Aggregation::kUnbiased:
-      return "unbiased";
+    case Aggregation::kExchangeable:
+      return "exchangeable";
+    case Aggregation::kInclusion:
+      return "inclusion";
+    case Aggregation::kHajek:
+      return "hajek";
   }
   return "?";
 }
 
+std::vector<std::string> aggregation_names() {
+  return {"code", "plain", "exchangeable", "inclusion", "hajek"};
+}
+
+namespace {
+
+// Inclusion rule on stage s: sum_i q_i g_i / pi_i,s over the contributors, divided by the
+// reachable weight (hajek: by sum_i q_i / pi_i,s); BatchNorm statistics: the contributors'
+// q-weighted mean.
+void inclusion_stage(const std::vector<const Update*>& updates, const Weights* weights,
+                     const Inclusion& inc, int s, int L, const nn::Stage& stage, double k_eff,
+                     bool hajek, nn::Vector& direction) {
+  const auto off = static_cast<Eigen::Index>(stage.offset);
+  const auto len = static_cast<Eigen::Index>(stage.size);
+  const auto stat = static_cast<Eigen::Index>(stage.statistics);
+  auto dst = direction.segment(off, len);
+  double realised = 0.0;
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    if (s < L - updates[i]->stages_done) continue;
+    const double q = weights ? weights->per_update[i] : 1.0;
+    const double pi = inc.pi[i][s];
+    if (!(pi > 0.0 && pi <= 1.0) || !(inc.reachable[s] > 0.0)) {
+      throw std::invalid_argument("aggregate_updates: update " + std::to_string(i) +
+                                  " reached stage " + std::to_string(s) +
+                                  " with pi = " + std::to_string(pi) + ", reachable weight " +
+                                  std::to_string(inc.reachable[s]));
+    }
+    dst += static_cast<float>(q / pi) * updates[i]->grad.segment(off, len);
+    realised += q / pi;
+  }
+  dst *= static_cast<float>(1.0 / (hajek ? realised : inc.reachable[s]));
+  if (stat == 0) return;
+  dst.tail(stat).setZero();
+  for (std::size_t i = 0; i < updates.size(); ++i) {
+    if (s < L - updates[i]->stages_done) continue;
+    const double q = weights ? weights->per_update[i] : 1.0;
+    dst.tail(stat) += static_cast<float>(q) * updates[i]->grad.segment(off + len - stat, stat);
+  }
+  dst.tail(stat) *= static_cast<float>(1.0 / k_eff);
+}
+
+void check_inclusion(const Inclusion* inc, std::size_t updates, int L) {
+  if (!inc || inc->pi.size() != updates || inc->reachable.size() != static_cast<std::size_t>(L)) {
+    throw std::invalid_argument(
+        "aggregate_updates: the inclusion rule needs pi per update and "
+        "the reachable weight per stage");
+  }
+  for (std::size_t i = 0; i < updates; ++i) {
+    if (inc->pi[i].size() != static_cast<std::size_t>(L))
+      throw std::invalid_argument("aggregate_updates: pi of update " + std::to_string(i));
+  }
+}
+
+}  // namespace
+
 AggregateResult aggregate_updates(Aggregation rule, const std::vector<nn::Stage>& stages,
                                   const std::vector<const Update*>& updates, int selected,
-                                  const std::vector<double>& p_none, const Weights* weights) {
+                                  const std::vector<double>& p_none, const Weights* weights,
+                                  const Inclusion* inclusion) {
   if (weights && weights->per_update.size() != updates.size()) {
     throw std::invalid_argument("aggregate_updates: " + std::to_string(weights->per_update.size()) +
                                 " weights for " + std::to_string(updates.size()) + " updates");
   }
   const int L = static_cast<int>(stages.size());
+  const bool inclusion_rule = rule == Aggregation::kInclusion || rule == Aggregation::kHajek;
+  if (inclusion_rule) check_inclusion(inclusion, updates.size(), L);
   AggregateResult r;
   r.contributors.assign(L, 0);
   r.active.assign(L, 0);
@@ -59,7 +122,7 @@ AggregateResult aggregate_updates(Aggregation rule, const std::vector<nn::Stage>
         r.active[s] = k > 0;
         scale = k > 0 ? 1.0 / k_eff : 0.0;
         break;
-      case Aggregation::kUnbiased: {
+      case Aggregation::kExchangeable: {
         r.active[s] = k > 0;
         double p = p_none.empty() ? 0.0 : p_none[s];
         if (!(p >= 0.0 && p < 1.0)) {
@@ -69,8 +132,17 @@ AggregateResult aggregate_updates(Aggregation rule, const std::vector<nn::Stage>
         scale = k > 0 ? 1.0 / (k_eff * (1.0 - p)) : 0.0;
         break;
       }
+      case Aggregation::kInclusion:
+      case Aggregation::kHajek:
+        r.active[s] = k > 0;
+        break;
     }
     if (!have_math || k == 0) continue;
+    if (inclusion_rule) {
+      inclusion_stage(updates, weights, *inclusion, s, L, stages[s], k_eff,
+                      rule == Aggregation::kHajek, r.direction);
+      continue;
+    }
     const auto off = static_cast<Eigen::Index>(stages[s].offset);
     const auto len = static_cast<Eigen::Index>(stages[s].size);
     auto dst = r.direction.segment(off, len);

@@ -23,7 +23,13 @@ const AlgorithmInfo& info_of(const std::string& name) {
 }  // namespace
 
 Algorithm::Algorithm(const AlgorithmConfig& cfg, std::vector<ClientInfo> clients, int num_stages)
-    : cfg_(cfg), info_(info_of(cfg.name)), clients_(std::move(clients)), num_stages_(num_stages) {}
+    : cfg_(cfg),
+      info_(info_of(cfg.name)),
+      clients_(std::move(clients)),
+      num_stages_(num_stages),
+      timing_(std::make_shared<const plan::CompletionModel>(
+          cfg.stage_law, cfg.stage_cost.empty() ? std::vector<double>(std::max(num_stages, 1), 1.0)
+                                                : cfg.stage_cost)) {}
 
 std::vector<double> Algorithm::fixed_deadlines() const {
   const int R = cfg_.rounds;
@@ -35,7 +41,7 @@ std::vector<double> Algorithm::fixed_deadlines() const {
 void Algorithm::set_schedule(std::vector<double> deadlines, double m, bool partial_stages,
                              bool partial_steps) {
   deadlines_ = std::move(deadlines);
-  m_ = m;
+  segments_.assign(1, Segment{1, m, clients_});
   partial_stages_ = partial_stages;
   partial_steps_ = partial_steps;
   const int R = cfg_.rounds;
@@ -54,9 +60,20 @@ void Algorithm::set_schedule(std::vector<double> deadlines, double m, bool parti
       }
     }
   }
-  const int clamp_rounds = rule == BatchRule::kPerRound ? R : 1;
-  for (int t = 1; t <= clamp_rounds; ++t) {
-    for (int u = 0; u < U; ++u) {
+  starts_.assign(R, 0.0);
+  for (int t = 1; t < R && !deadlines_.empty(); ++t)
+    starts_[t] = starts_[t - 1] + deadlines_[t - 1];
+  add_clamps(1);
+}
+
+// Clamps of the batches from round `first` on: fixed and first_round batches are the same in
+// every round of a plan (reported once, as its first round); per_round ones for every round.
+void Algorithm::add_clamps(int first) {
+  const BatchRule rule = cfg_.training.batch_rule;
+  if (rule == BatchRule::kFixed && first > 1) return;
+  const int last = rule == BatchRule::kPerRound ? cfg_.rounds : first;
+  for (int t = first; t <= last; ++t) {
+    for (int u = 0; u < static_cast<int>(clients_.size()); ++u) {
       const long wanted = planned_batch(t, u);
       const int got = batch(t, u);
       if (got != wanted) clamps_.push_back({u, t, wanted, got});
@@ -64,12 +81,38 @@ void Algorithm::set_schedule(std::vector<double> deadlines, double m, bool parti
   }
 }
 
+void Algorithm::replan(int first, const std::vector<double>& deadlines, double m,
+                       std::vector<ClientInfo> beliefs) {
+  const int R = cfg_.rounds;
+  if (first < 2 || first > R || static_cast<int>(deadlines.size()) != R - first + 1 ||
+      beliefs.size() != clients_.size()) {
+    throw std::logic_error("Algorithm::replan: plan of the wrong shape");
+  }
+  for (int t = first; t <= R; ++t) deadlines_[t - 1] = nominal_[t - 1] = deadlines[t - first];
+  for (int t = first; t < R; ++t) starts_[t] = starts_[t - 1] + deadlines_[t - 1];
+  segments_.push_back(Segment{first, m, std::move(beliefs)});
+  add_clamps(first);
+}
+
+const Algorithm::Segment& Algorithm::segment(int round) const {
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it)
+    if (it->first <= round) return *it;
+  return segments_.front();
+}
+
+int Algorithm::plan_index(int round) const {
+  return static_cast<int>(&segment(round) - segments_.data());
+}
+
+double Algorithm::m() const { return segments_.empty() ? 1.0 : segments_.back().m; }
+
 long Algorithm::planned_batch(int round, int client) const {
   const BatchRule rule = cfg_.training.batch_rule;
   if (rule == BatchRule::kFixed) return cfg_.training.batch;
-  const double T = nominal_[rule == BatchRule::kPerRound ? round - 1 : 0];
-  const ClientInfo& c = clients_[client];
-  return plan::batch_size(m_, c.speed, c.comm_time, T);
+  const Segment& seg = segment(round);
+  const double T = nominal_[rule == BatchRule::kPerRound ? round - 1 : seg.first - 1];
+  const ClientInfo& c = seg.clients[client];
+  return plan::batch_size(seg.m, c.speed, c.comm_time, T);
 }
 
 int Algorithm::batch(int round, int client) const {
@@ -125,24 +168,54 @@ RoundPlan Algorithm::configure(int round) const {
   return p;
 }
 
+double Algorithm::round_start(int round) const {
+  return round >= 1 && round <= static_cast<int>(starts_.size()) ? starts_[round - 1] : 0.0;
+}
+
+// Per local step: its batch / the planned batch (epochs end each pass with what is left).
+static std::vector<double> step_factors(const ClientTask& task, std::size_t shard, bool epochs) {
+  if (task.steps == 1) return {1.0};
+  std::vector<double> f(static_cast<std::size_t>(task.steps));
+  for (long j = 0; j < task.steps; ++j)
+    f[j] = static_cast<double>(plan::step_batch(shard, task.batch, epochs, j)) / task.batch;
+  return f;
+}
+
+std::vector<std::vector<plan::Within>> Algorithm::inclusion_probabilities(
+    const RoundPlan& plan) const {
+  std::vector<std::vector<plan::Within>> out;
+  if (!std::isfinite(plan.deadline)) return out;
+  // What the algorithm accepts decides how much work stage s needs (RoundPlan): the stage suffix
+  // L - s of the single step, one whole step, or all of the planned steps.
+  const plan::Counts counts = plan.partial_stages  ? plan::Counts::kStageSuffix
+                              : plan.partial_steps ? plan::Counts::kAnyStep
+                                                   : plan::Counts::kAllWork;
+  static const plan::Availability always;
+  const bool epochs = cfg_.training.local_epochs > 0;
+  const std::vector<ClientInfo>& beliefs = segment(plan.round).clients;
+  for (const auto& task : plan.tasks) {
+    const ClientInfo& c = beliefs[task.client];
+    plan::ClientRound r;
+    const double budget = std::max(0.0, plan.deadline - c.comm_time);
+    r.x = budget * c.speed / task.batch;
+    r.unit = task.batch / c.speed;
+    r.deadline = plan.deadline;
+    r.comm = c.comm_time;
+    r.start = round_start(plan.round);
+    r.steps = step_factors(task, c.shard, epochs);
+    const plan::Availability& a =
+        cfg_.availability.empty() ? always : cfg_.availability.at(task.client);
+    out.push_back(plan::delivery_probabilities(*timing_, r, counts, a));
+  }
+  return out;
+}
+
 std::vector<double> Algorithm::expected_no_contributor(const RoundPlan& plan) const {
   std::vector<double> p;
-  if (!std::isfinite(plan.deadline) || !cfg_.paper_timing) return p;
-  const int L = num_stages_;
-  p.assign(L, 1.0);
-  // Stage s (0-based) needs `need` exponential backward steps of mean tau_u = b_u / P_u within
-  // the compute budget T - B_u: P(miss) = Q(need, (T - B_u) / tau_u); independent clients.
-  // need = L - s for a stage suffix, L for a whole step, steps x L for all of the planned work.
-  for (const auto& task : plan.tasks) {
-    const ClientInfo& c = clients_[task.client];
-    double budget = std::max(0.0, plan.deadline - c.comm_time);
-    double x = budget * c.speed / task.batch;
-    for (int s = 0; s < L; ++s) {
-      const long need = plan.partial_stages  ? L - s
-                        : plan.partial_steps ? L
-                                             : static_cast<long>(task.steps) * L;
-      p[s] *= plan::q_upper(static_cast<int>(std::min<long>(need, 1L << 30)), x);
-    }
+  if (!std::isfinite(plan.deadline)) return p;
+  p.assign(num_stages_, 1.0);
+  for (const auto& row : inclusion_probabilities(plan)) {
+    for (int s = 0; s < num_stages_; ++s) p[s] *= row[s].q;  // independent clients
   }
   return p;
 }
@@ -170,17 +243,56 @@ AggregateResult Algorithm::aggregate(const RoundPlan& plan, const std::vector<Up
     }
   }
   std::vector<double> p_none;
-  if (cfg_.aggregation == Aggregation::kUnbiased) {
+  if (cfg_.aggregation == Aggregation::kExchangeable) {
     p_none = expected_no_contributor(plan);
     for (double& v : p_none) v = std::min(v, 1.0 - 1e-12);
   }
+  const int selected = static_cast<int>(plan.tasks.size());
+  if (cfg_.aggregation == Aggregation::kInclusion || cfg_.aggregation == Aggregation::kHajek) {
+    const Weights w = client_weights(plan, used);
+    const Inclusion inc = inclusion_weights(plan, used);
+    const bool uniform = cfg_.training.weighting == Weighting::kUniform;
+    return aggregate_updates(cfg_.aggregation, stages, used, selected, p_none,
+                             uniform ? nullptr : &w, &inc);
+  }
   if (cfg_.training.weighting == Weighting::kUniform) {
-    return aggregate_updates(cfg_.aggregation, stages, used, static_cast<int>(plan.tasks.size()),
-                             p_none);
+    return aggregate_updates(cfg_.aggregation, stages, used, selected, p_none);
   }
   const Weights w = client_weights(plan, used);
-  return aggregate_updates(cfg_.aggregation, stages, used, static_cast<int>(plan.tasks.size()),
-                           p_none, &w);
+  return aggregate_updates(cfg_.aggregation, stages, used, selected, p_none, &w);
+}
+
+Inclusion Algorithm::inclusion_weights(const RoundPlan& plan,
+                                       const std::vector<const Update*>& used) const {
+  const int L = num_stages_;
+  const auto pis = inclusion_probabilities(plan);
+  const bool samples = cfg_.training.weighting == Weighting::kSamples;
+  const double floor = cfg_.inclusion_floor;
+  Inclusion inc;
+  inc.reachable.assign(L, 0.0);
+  std::vector<int> task_of(clients_.size(), -1);
+  for (std::size_t i = 0; i < plan.tasks.size(); ++i)
+    task_of[plan.tasks[i].client] = static_cast<int>(i);
+  std::vector<std::vector<char>> reached(plan.tasks.size(), std::vector<char>(L, 0));
+  for (const Update* u : used) {
+    const int i = task_of.at(u->client);
+    std::vector<double> row(L, 1.0);
+    for (int s = L - u->stages_done; s < L; ++s) {
+      reached[i][s] = 1;
+      // A contributor the model said could not make it (only at the exact boundary of
+      // deterministic times) counts as certain.
+      const double pi = pis[i][s].p;
+      row[s] = pi > 0.0 ? std::max(pi, floor) : 1.0;
+    }
+    inc.pi.push_back(std::move(row));
+  }
+  for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
+    const double q = samples ? static_cast<double>(clients_[plan.tasks[i].client].shard) : 1.0;
+    for (int s = 0; s < L; ++s) {
+      if (pis[i][s].p > 0.0 || reached[i][s]) inc.reachable[s] += q;
+    }
+  }
+  return inc;
 }
 
 void Algorithm::server_step(ServerModel& model, const AggregateResult& agg, const RoundPlan& plan,

@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fl/aggregate.hpp"
+#include "plan/inclusion.hpp"
 
 namespace fedgrid::fl {
 
@@ -75,9 +78,19 @@ struct AlgorithmConfig {
   Aggregation aggregation = Aggregation::kPlain;
   TrainingConfig training;
   Params params;  // the algorithm's own keys (e.g. fedprox's mu, adel-fl's planner settings)
-  // True when stage times are exponential with equal mean per stage (the paper's model): then
-  // the no-contributor probabilities p_{l,t} are exact and the unbiased rule uses them.
-  bool paper_timing = true;
+  // The timing model the server plans and weighs with (plan/completion.hpp): the stage-time law
+  // and each stage's relative cost (input side first, mean 1; empty = equal costs, the paper's
+  // stage_cost: uniform), and what it knows of each client's device availability (empty: always
+  // on). Filled by the loader and the simulator (flops costs need the built model).
+  plan::StageLaw stage_law;
+  std::vector<double> stage_cost;
+  std::vector<plan::Availability> availability;
+  // Device speed changes during the run (platform/speed_change.hpp): per client, (date, factor of
+  // the initial speed) from that date on; empty = constant speeds. An oracle that re-plans reads
+  // the current speeds from these.
+  std::vector<std::vector<std::pair<double, double>>> speed_changes;
+  // Inclusion rule: pi below this floor counts as the floor (biased, off by default: 0).
+  double inclusion_floor = 0;
   // Clients selected per round: K of U uniformly without replacement, drawn from
   // (seed, "select", round); 0 = every client. The code rule then divides by K.
   int clients_per_round = 0;

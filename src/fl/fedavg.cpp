@@ -23,7 +23,7 @@ AlgorithmInfo fedavg_algorithm() {
   a.name = "fedavg";
   a.summary = "FedAvg waiting for every client (Wait-Stragglers)";
   a.deadlines = DeadlinePolicy::kNone;
-  a.aggregations = {Aggregation::kPlain, Aggregation::kCode, Aggregation::kUnbiased};
+  a.aggregations = {Aggregation::kPlain, Aggregation::kCode, Aggregation::kExchangeable};
   a.make = construct<FedAvg>;
   return a;
 }

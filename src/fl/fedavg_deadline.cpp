@@ -24,7 +24,8 @@ AlgorithmInfo fedavg_deadline_algorithm() {
   a.name = "fedavg-deadline";
   a.summary = "FedAvg with a fixed deadline; late clients are dropped";
   a.deadlines = DeadlinePolicy::kFixed;
-  a.aggregations = {Aggregation::kPlain, Aggregation::kCode, Aggregation::kUnbiased};
+  a.aggregations = {Aggregation::kPlain, Aggregation::kCode, Aggregation::kExchangeable,
+                    Aggregation::kInclusion, Aggregation::kHajek};
   a.params = {{"accept_partial",
                ParamType::kBool,
                0,

@@ -1,6 +1,7 @@
 // SALF (Lang, Cohen, Shlezinger): a fixed deadline T = deadline or time_budget / rounds; a
 // client cut short by the deadline sends the stage suffix its backward pass finished, and each
-// stage is aggregated over its own contributors (default rule: unbiased). One local step.
+// stage is aggregated over its own contributors (default rule: exchangeable;
+// docs/inclusion-probability.md). One local step.
 #include "fl/algorithm.hpp"
 #include "fl/algorithms.hpp"
 
@@ -23,7 +24,8 @@ AlgorithmInfo salf_algorithm() {
   a.name = "salf";
   a.summary = "SALF: fixed deadline, layer-wise partial updates";
   a.deadlines = DeadlinePolicy::kFixed;
-  a.aggregations = {Aggregation::kUnbiased, Aggregation::kCode, Aggregation::kPlain};
+  a.aggregations = {Aggregation::kExchangeable, Aggregation::kInclusion, Aggregation::kHajek,
+                    Aggregation::kCode, Aggregation::kPlain};
   a.one_local_step = true;
   a.make = construct<Salf>;
   return a;

@@ -50,6 +50,22 @@ struct Update {
   nn::Vector grad;  // full length (zeros outside the suffix); empty in timing-only mode
 };
 
+// What the server saw of one client in a round (from its report, at the precision of
+// clients.csv so that a resumed run replays exactly the same observations).
+struct ClientObservation {
+  int client = 0;
+  int batch = 0;
+  int stages_done = 0;                                         // K (from the output side)
+  double download = std::numeric_limits<double>::quiet_NaN();  // s from the round's start
+  double compute = std::numeric_limits<double>::quiet_NaN();   // s computed (to the end or stop)
+};
+
+struct RoundObservation {
+  int round = 0;
+  double start = 0;                        // the round's start (s)
+  std::vector<ClientObservation> clients;  // clients that computed (not offline nor failed)
+};
+
 // How a client's round ended (clients.csv `status`).
 enum class ClientStatus {
   kFull,     // every planned step and stage delivered

@@ -59,6 +59,13 @@ Experiment prepare_experiment(const Scenario& s) {
   e.train = head(tt.train, s.data.train_limit);
   e.test = head(tt.test, s.data.test_limit);
   check_input_shape(s, e.model, e.train);
+  const auto& law = s.timing.law;
+  if (law.per_stage() && law.samples.size() != static_cast<std::size_t>(e.model.num_stages())) {
+    util::throw_input_error(s.timing.samples_file, 0, "stage",
+                            "rows for each of the model's " + std::to_string(e.model.num_stages()) +
+                                " stages (0 .. " + std::to_string(e.model.num_stages() - 1) + ")",
+                            "stages 0 .. " + std::to_string(law.samples.size() - 1));
+  }
   if (e.model.num_classes() != e.train.num_classes) {
     util::throw_input_error(
         s.model_file, 0, "layers (last dense units)",

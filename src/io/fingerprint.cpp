@@ -101,6 +101,8 @@ std::vector<std::pair<std::string, std::string>> run_inputs(const Scenario& s) {
                       : "outage trace",
                   s.availability.trace_file});
   }
+  if (!s.speed_change.trace_file.empty()) in.push_back({"speed trace", s.speed_change.trace_file});
+  if (!s.timing.samples_file.empty()) in.push_back({"stage times", s.timing.samples_file});
   // Files named by the algorithm's path parameters (e.g. adel-fl's inputs_csv).
   if (const fl::AlgorithmInfo* info = fl::find_algorithm(s.algorithm.name)) {
     for (const fl::ParamSpec& p : info->params) {

@@ -80,7 +80,7 @@ static std::string dir_of(const std::string& file) {
 // flatten, batchnorm. A key that does not belong to the layer's kind is an error.
 nn::ModelSpec load_model_spec(const std::string& path) {
   YamlMap m(load_yaml_file(path), path, "", 0, "model");
-  m.allow({"name", "input", "stages", "layers"});
+  m.allow({"name", "input", "stages", "stage_map", "layers"});
   nn::ModelSpec spec;
   spec.file = path;
   m.note_default("name", "file name");
@@ -122,6 +122,24 @@ nn::ModelSpec load_model_spec(const std::string& path) {
   spec.stages = grouping == "layer"   ? nn::StageGrouping::kLayer
                 : grouping == "block" ? nn::StageGrouping::kBlock
                                       : nn::StageGrouping::kTensor;
+  // Optional explicit stages: how many stages of the grouping each stage holds (0 = none).
+  YAML::Node map = m.get_node("stage_map");
+  m.declare("stage_map", "list", "-", "integers >= 0");
+  if (map.IsDefined() && !map.IsNull()) {
+    if (!map.IsSequence() || map.size() == 0) {
+      m.fail("stage_map", "a non-empty list of stage counts (integers >= 0)", describe(map));
+    }
+    spec.stage_map_line = m.line_of_key("stage_map");
+    for (const auto& v : map) {
+      int c = -1;
+      try {
+        c = v.IsScalar() ? v.as<int>() : -1;
+      } catch (const YAML::Exception&) {
+      }
+      if (c < 0) m.fail("stage_map", "counts that are integers >= 0", describe(v));
+      spec.stage_map.push_back(c);
+    }
+  }
   YAML::Node layers = m.get_node("layers");
   m.declare("layers", "list", "required", "non-empty");
   if (!layers.IsDefined() || !layers.IsSequence() || layers.size() == 0) {
@@ -335,7 +353,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   const std::string base = dir_of(path);
   YamlMap m(root, path, "");
   m.allow({"name", "seed", "clients", "data", "model", "platform", "timing", "algorithm",
-           "training", "evaluation", "simgrid", "availability"});
+           "training", "evaluation", "simgrid", "availability", "speed_change"});
   m.note_default("name", "file name");
   s.name = m.get_string("name", fs::path(path).stem().string());
   if (!util::is_safe_name(s.name)) {  // it names the output folder: results/<name>
@@ -351,15 +369,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.model = load_model_spec(s.model_file);
   s.platform = load_platform(m.get_map("platform"), s.clients, base);
   if (m.has("timing")) {
-    YamlMap t = m.get_map("timing");
-    t.allow({"stage_time", "stage_cost", "work_per_sample", "timing_only"});
-    s.timing.exponential = t.get_choice("stage_time", {"exponential", "deterministic"},
-                                        std::string("exponential")) == "exponential";
-    s.timing.flops_cost =
-        t.get_choice("stage_cost", {"uniform", "flops"}, std::string("uniform")) == "flops";
-    s.timing.work_per_sample = t.get_double("work_per_sample", 1e-300, kInf, 1.0);
-    s.timing.timing_only = t.get_bool("timing_only", false);
-    t.finish();
+    s.timing = load_timing(m.get_map("timing"), base);
   } else {
     m.get_node("timing");
   }
@@ -383,14 +393,20 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
       s.availability.trace_file = s.platform.clients_file;
     }
   }
+  if (m.has("speed_change")) {
+    s.speed_change = load_speed_change(m.get_map("speed_change"), base, s.clients);
+  } else {
+    m.get_node("speed_change");
+  }
   if (!s.platform.file.empty()) {  // checked here: SimGrid aborts on many bad platforms
     s.platform.profile_files =
         platform::check_platform_file(s.platform.file, s.clients,
-                                      s.availability.model != platform::AvailabilityModel::kAlways)
+                                      s.availability.model != platform::AvailabilityModel::kAlways,
+                                      s.speed_change.model != platform::SpeedChangeModel::kNone)
             .profile_files;
   }
   s.algorithm.seed = s.seed;
-  s.algorithm.paper_timing = s.timing.exponential && !s.timing.flops_cost;
+  s.algorithm.stage_law = s.timing.law;  // stage costs and availability: io/server_knowledge
   load_training(m.get_map("training"), *info, s.algorithm.training);
   if (m.has("evaluation")) {
     YamlMap e = m.get_map("evaluation");

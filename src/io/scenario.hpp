@@ -9,9 +9,11 @@
 #include "data/dataset.hpp"
 #include "fl/config.hpp"
 #include "nn/model_spec.hpp"
+#include "plan/stage_laws.hpp"
 #include "platform/availability.hpp"
 #include "platform/client_table.hpp"
 #include "platform/platform.hpp"
+#include "platform/speed_change.hpp"
 
 namespace fedgrid::io {
 
@@ -39,7 +41,8 @@ struct PlatformConfig {
 };
 
 struct TimingConfig {
-  bool exponential = true;     // stage_time: exponential | deterministic
+  plan::StageLaw law;          // stage_time and its parameter (plan/stage_laws.hpp)
+  std::string samples_file;    // empirical: the CSV the samples came from (resolved)
   bool flops_cost = false;     // stage_cost: uniform | flops
   double work_per_sample = 1;  // uniform: work of one stage per sample (flop)
   bool timing_only = false;    // skip the real math (accuracy columns empty)
@@ -63,6 +66,7 @@ struct Scenario {
   fl::AlgorithmConfig algorithm;
   EvalConfig evaluation;
   platform::AvailabilitySpec availability;  // when client devices go off and on again
+  platform::SpeedChangeSpec speed_change;   // device speeds changing during the run
   std::vector<std::string> simgrid_cfg;     // extra --cfg=... values from the scenario
   std::string resolved;  // the document after --set overrides, as YAML text (manifest, resume)
 };

@@ -86,9 +86,9 @@ fl::Params load_params(YamlMap& m, const fl::AlgorithmInfo& info, const std::str
 // Every key any algorithm reads at the top of `algorithm` (a key of another algorithm is then
 // reported as not applying, rather than as unknown).
 std::vector<std::string> algorithm_keys() {
-  std::vector<std::string> keys{"name",         "rounds",      "time_budget",
-                                "deadline",     "aggregation", "clients_per_round",
-                                "round_timeout"};
+  std::vector<std::string> keys{"name",          "rounds",         "time_budget",
+                                "deadline",      "aggregation",    "clients_per_round",
+                                "round_timeout", "inclusion_floor"};
   for (const auto& a : fl::algorithms()) {
     for (const auto& p : a.params) {
       const std::string top = p.key.substr(0, p.key.find('.'));
@@ -124,6 +124,41 @@ void load_deadlines(YamlMap& m, const fl::AlgorithmInfo& info, fl::AlgorithmConf
   if (waits) a.round_timeout = m.get_double("round_timeout", 0, kInf, 0.0);
 }
 
+// `aggregation`: one of the rules the algorithm defines (its first by default). `unbiased`, the
+// old name of `exchangeable`, is refused with the reason, so that no file silently keeps it.
+fl::Aggregation load_aggregation(YamlMap& m, const fl::AlgorithmInfo& info) {
+  const std::vector<std::string> names = fl::aggregation_names();
+  YAML::Node n = m.get_node("aggregation");
+  std::string shown;
+  for (const auto& c : names) shown += (shown.empty() ? "" : ", ") + c;
+  m.declare("aggregation", "choice", "per algorithm", shown);
+  std::string agg = fl::aggregation_name(info.aggregations.front());
+  if (n.IsDefined() && !n.IsNull()) {
+    if (!n.IsScalar()) m.fail("aggregation", "one of " + shown, describe(n));
+    agg = n.Scalar();
+  }
+  if (agg == "unbiased") {
+    m.fail("aggregation",
+           "one of " + shown +
+               " ('unbiased' is no longer a rule: 'exchangeable' is the former one, the mean over"
+               " a stage's contributors / (1 - p_l), unbiased only when every client is equally"
+               " likely to reach the stage; 'inclusion' weighs each contributor by 1 / pi_u and"
+               " is unbiased for heterogeneous clients; docs/inclusion-probability.md)",
+           "'unbiased'");
+  }
+  const auto it = std::find(names.begin(), names.end(), agg);
+  if (it == names.end()) m.fail("aggregation", "one of " + shown, "'" + agg + "'");
+  const auto rule = static_cast<fl::Aggregation>(it - names.begin());
+  if (std::find(info.aggregations.begin(), info.aggregations.end(), rule) ==
+      info.aggregations.end()) {
+    std::string ok;
+    for (auto r : info.aggregations)
+      ok += std::string(ok.empty() ? "" : ", ") + fl::aggregation_name(r);
+    m.fail("aggregation", "a rule " + info.name + " defines (" + ok + ")", "'" + agg + "'");
+  }
+  return rule;
+}
+
 }  // namespace
 
 std::pair<fl::AlgorithmConfig, const fl::AlgorithmInfo*> load_algorithm(YamlMap m,
@@ -135,19 +170,14 @@ std::pair<fl::AlgorithmConfig, const fl::AlgorithmInfo*> load_algorithm(YamlMap 
   const fl::AlgorithmInfo& info = *fl::find_algorithm(a.name);
   a.rounds = static_cast<int>(m.get_int("rounds", 1, 10000000));
   load_deadlines(m, info, a);
-  m.note_default("aggregation", "per algorithm");
-  const std::string agg =
-      m.get_choice("aggregation", {"code", "plain", "unbiased"},
-                   std::string(fl::aggregation_name(info.aggregations.front())));
-  a.aggregation = agg == "code"    ? fl::Aggregation::kCode
-                  : agg == "plain" ? fl::Aggregation::kPlain
-                                   : fl::Aggregation::kUnbiased;
-  if (std::find(info.aggregations.begin(), info.aggregations.end(), a.aggregation) ==
-      info.aggregations.end()) {
-    std::string ok;
-    for (auto r : info.aggregations)
-      ok += std::string(ok.empty() ? "" : ", ") + aggregation_name(r);
-    m.fail("aggregation", "a rule " + a.name + " defines (" + ok + ")", "'" + agg + "'");
+  a.aggregation = load_aggregation(m, info);
+  // Inclusion rule only: pi below the floor counts as the floor (biased; 0 = none).
+  a.inclusion_floor = m.get_double("inclusion_floor", 0, 1, 0.0);
+  if (a.inclusion_floor > 0 && a.aggregation != fl::Aggregation::kInclusion &&
+      a.aggregation != fl::Aggregation::kHajek) {
+    m.fail("inclusion_floor", "0 unless aggregation is 'inclusion' or 'hajek'",
+           util::short_number(a.inclusion_floor) + " with aggregation '" +
+               fl::aggregation_name(a.aggregation) + "'");
   }
   a.params = load_params(m, info, base, clients);
   // K of the clients take part in each round (seeded, uniform without replacement); 0 = all.

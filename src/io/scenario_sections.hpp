@@ -16,6 +16,12 @@ namespace fedgrid::io {
 void require_file(const YamlMap& m, const std::string& key, const std::string& what,
                   const std::string& path);
 
+// The `timing` section (stage-time law and its parameter, stage costs, timing-only mode).
+TimingConfig load_timing(YamlMap m, const std::string& base);
+
+// The `speed_change` section (device speeds changing during the run).
+platform::SpeedChangeSpec load_speed_change(YamlMap m, const std::string& base, int clients);
+
 // The `algorithm` section; returns its config and the registry entry of the algorithm.
 std::pair<fl::AlgorithmConfig, const fl::AlgorithmInfo*> load_algorithm(YamlMap m,
                                                                         const std::string& base,

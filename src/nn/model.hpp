@@ -204,6 +204,7 @@ class Model {
   void backward_pass(const Vector& params, const Eigen::Ref<const Matrix>& x, Vector& grad,
                      int first_stage, Workspace& ws) const;
   void build_stages(StageGrouping grouping);
+  void apply_stage_map(const ModelSpec& spec);  // model_stage_map.cpp
   void stage_flops();
   void assign_buffers();
   int batch_columns(std::size_t k, int batch, bool input) const;

@@ -195,6 +195,7 @@ Model Model::build(const ModelSpec& spec) {
   m.num_classes_ = shape.c;
   m.grouping_ = spec.stages;
   m.build_stages(spec.stages);
+  if (!spec.stage_map.empty()) m.apply_stage_map(spec);
   m.stage_flops();
   return m;
 }

@@ -36,6 +36,10 @@ struct ModelSpec {
   int line = 0;  // line of `input` in the model file
   std::vector<LayerSpec> layers;
   StageGrouping stages = StageGrouping::kTensor;
+  // Explicit stages (optional): stage j (from the input side) groups the next stage_map[j] stages
+  // of `stages`; 0 = a stage without parameters (it still takes backward time). Empty = as grouped.
+  std::vector<int> stage_map;
+  int stage_map_line = 0;
 };
 
 }  // namespace fedgrid::nn

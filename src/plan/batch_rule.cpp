@@ -19,6 +19,15 @@ std::string to_string(BatchRule rule) {
   return rule == BatchRule::kPerRound ? "per_round" : "first_round";
 }
 
+int step_batch(std::size_t shard, int batch, bool epochs, long step) {
+  const auto b = static_cast<long>(batch);
+  const auto n = static_cast<long>(shard);
+  if (!epochs) return static_cast<int>(std::min(b, std::max(n, 1L)));
+  const long per_epoch = std::max(1L, (n + b - 1) / b);
+  const long j = step % per_epoch;
+  return static_cast<int>(std::max(1L, std::min(b, n - j * b)));
+}
+
 long batch_size(double m, double P, double B, double T) {
   const double share = T > 0.0 ? std::max(0.0, (T - B) / T) : 0.0;
   return static_cast<long>(std::nearbyint(m * P * share));  // default mode: ties to even

@@ -2,6 +2,7 @@
 // [1, shard size], with every clamp reported to the caller.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ struct BatchPlan {
   std::vector<std::vector<int>> batch;  // batch[t-1][u] for rounds t = 1..R
   std::vector<BatchClamp> clamps;
 };
+
+// Samples in local step `step` (0-based) of a client with a shard of `shard` samples and batch
+// `batch`: the batch (at most the shard) for K local steps; with epochs (passes over the shard in
+// batches), the last batch of each pass holds what is left.
+int step_batch(std::size_t shard, int batch, bool epochs, long step);
 
 // The unclamped rule value round(m P max(0, (T - B)/T)); ties round to even like numpy.round.
 long batch_size(double m, double P, double B, double T);

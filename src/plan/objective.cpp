@@ -178,11 +178,12 @@ std::vector<double> step_sizes(const PlannerInputs& in) {
   std::vector<double> eta(in.R > 0 ? in.R : 0);
   const double kappa = in.rho_s / in.rho_c;
   const double gamma_l = std::max(8.0 * kappa, 1.0) - 1.0;
-  for (int t = 1; t <= in.R; ++t) {
+  for (int i = 1; i <= in.R; ++i) {
+    const int t = i + in.first_round - 1;
     double e = in.lr;
     if (in.schedule == Schedule::kInverse) e = in.lr / (t + 1.0);
     if (in.schedule == Schedule::kSqrt) e = 1.0 / (in.rho_c * (std::sqrt(double(t)) + gamma_l));
-    eta[t - 1] = e;
+    eta[i - 1] = e;
   }
   return eta;
 }
@@ -218,6 +219,11 @@ void validate_inputs(const PlannerInputs& in) {
 
 Objective::Objective(const PlannerInputs& in) : in_(in) {
   validate_inputs(in_);
+  paper_ = !in_.timing || in_.timing->paper_model();
+  if (!paper_ && in_.timing->stages() != in_.L) {
+    fail("expected a timing model of L = " + std::to_string(in_.L) + " stages, found " +
+         std::to_string(in_.timing->stages()));
+  }
   const int R = in_.R;
   const double U = static_cast<double>(in_.P.size());
   const std::vector<double> eta = step_sizes(in_);
@@ -237,7 +243,8 @@ Objective::Objective(const PlannerInputs& in) : in_(in) {
     // Bisection on x for Q(L, x)^U <= 1/2 - eps; Q decreases from 1 at x = 0.
     const int Ui = static_cast<int>(in_.P.size());
     const auto feasible = [&](double x) {
-      return std::pow(q_upper(in_.L, x), Ui) <= 0.5 - in_.eps;
+      const double q = paper_ ? q_upper(in_.L, x) : in_.timing->within(in_.L, x).q;
+      return std::pow(q, Ui) <= 0.5 - in_.eps;
     };
     double lo = 0.0;
     double hi = 1.0;
@@ -259,6 +266,7 @@ double Objective::variance(double m) const {
 StageCost Objective::stage_cost(double T, double m) const {
   const int U = static_cast<int>(in_.P.size());
   const double x = T / m;
+  if (!paper_) return generic_stage_cost(x, m);
   thread_local std::vector<double> q;
   thread_local std::vector<double> pi;
   stage_tails(in_.L, x, q, pi);
@@ -288,6 +296,7 @@ StageCost Objective::stage_cost(double T, double m) const {
 
 LogMarginal Objective::log_marginal(double T, double m) const {
   const double x = T / m;
+  if (!paper_) return generic_log_marginal(x, m);
   thread_local std::vector<double> q, pi;
   stage_tails(in_.L, x, q, pi);
   const MarginalSum linear =
@@ -297,6 +306,76 @@ LogMarginal Objective::log_marginal(double T, double m) const {
                 : marginal_sum_log(static_cast<int>(in_.P.size()), x, q, pi, in_.variance_term);
   if (std::isinf(sum.log_sum_a) && sum.log_sum_a > 0.0) return LogMarginal{kInf, 0.0};
   return LogMarginal{std::log(stage_factor_ / m) + sum.log_sum_a, sum.mean_s / m};
+}
+
+// Any law: q_k, f_k, f_k' from the timing model (closed forms or its tables).
+StageCost Objective::generic_stage_cost(double x, double m) const {
+  const int U = static_cast<int>(in_.P.size());
+  const bool two_p = in_.variance_term == VarianceTerm::kOneMinus2p;
+  double c = 0.0, cx = 0.0, cxx = 0.0;
+  for (int k = 1; k <= in_.L; ++k) {
+    const Tail t = in_.timing->tail(k, x);
+    const double d1 = -t.f, d2 = -t.df;
+    const double qu2 = ipow(t.q, U - 2), qu1 = qu2 * t.q, p = qu1 * t.q;
+    const double dp = U * qu1 * d1;
+    const double d2p = U * (U - 1.0) * qu2 * d1 * d1 + U * qu1 * d2;
+    const double den = two_p ? 1.0 - 2.0 * p : 1.0 - p;
+    if (!(den > 0.0)) return StageCost{kInf, -kInf, kInf};
+    const double g1 = (two_p ? 3.0 : 2.0) / (den * den);
+    c += (1.0 + p) / den;
+    cx += g1 * dp;
+    cxx += (two_p ? 12.0 : 4.0) / (den * den * den) * dp * dp + g1 * d2p;
+  }
+  const double K = stage_factor_;
+  return StageCost{K * c, K * cx / m, K * cxx / (m * m)};
+}
+
+// log h and its slope: a_k = g'(p_k) U q_k^{U-1} f_k, s_k = d log a_k / dx =
+// -(g''/g') U q^{U-1} f - (U-1) f/q + f'/f; in linear space, in log space where a underflows.
+LogMarginal Objective::generic_log_marginal(double x, double m) const {
+  const int U = static_cast<int>(in_.P.size());
+  const bool two_p = in_.variance_term == VarianceTerm::kOneMinus2p;
+  const double c1 = two_p ? 3.0 : 2.0, c2 = two_p ? 4.0 : 2.0;
+  thread_local std::vector<Tail> tails;
+  tails.resize(in_.L);
+  double sum_a = 0.0, sum_as = 0.0, max_a = 0.0;
+  for (int k = 1; k <= in_.L; ++k) {
+    const Tail t = tails[k - 1] = in_.timing->tail(k, x);
+    const double qu1 = ipow(t.q, U - 1), p = qu1 * t.q;
+    const double den = two_p ? 1.0 - 2.0 * p : 1.0 - p;
+    if (!(den > 0.0)) return LogMarginal{kInf, 0.0};
+    if (!(t.f > 0.0) || !(t.q > 0.0)) continue;
+    const double dp = U * qu1 * t.f, a = c1 / (den * den) * dp;
+    sum_a += a;
+    sum_as += a * (-c2 / den * dp - (U - 1.0) * t.f / t.q + t.df / t.f);
+    max_a = std::max(max_a, a);
+  }
+  if (max_a > 1e-250 && std::isfinite(sum_a)) {
+    return LogMarginal{std::log(stage_factor_ / m * sum_a), sum_as / sum_a / m};
+  }
+  thread_local std::vector<double> log_a, s;
+  log_a.assign(in_.L, -kInf);
+  s.assign(in_.L, 0.0);
+  double max_log_a = -kInf;
+  for (int k = 1; k <= in_.L; ++k) {
+    const Tail t = tails[k - 1];
+    const double p = ipow(t.q, U);
+    const double den = two_p ? 1.0 - 2.0 * p : 1.0 - p;
+    if (!(den > 0.0)) return LogMarginal{kInf, 0.0};
+    if (!(t.f > 0.0) || !(t.q > 0.0)) continue;
+    const double log_dp = std::log(double(U)) + (U - 1) * std::log(t.q) + std::log(t.f);
+    log_a[k - 1] = std::log(c1) - 2.0 * std::log(den) + log_dp;
+    s[k - 1] = -c2 / den * std::exp(log_dp) - (U - 1.0) * t.f / t.q + t.df / t.f;
+    max_log_a = std::max(max_log_a, log_a[k - 1]);
+  }
+  if (!std::isfinite(max_log_a)) return LogMarginal{-kInf, 0.0};
+  sum_a = 0.0, sum_as = 0.0;
+  for (int k = 0; k < in_.L; ++k) {
+    const double a = std::exp(log_a[k] - max_log_a);
+    sum_a += a;
+    sum_as += a * s[k];
+  }
+  return LogMarginal{std::log(stage_factor_ / m) + max_log_a + std::log(sum_a), sum_as / sum_a / m};
 }
 
 double Objective::value(const std::vector<double>& T, double m) const {

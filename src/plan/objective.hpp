@@ -2,9 +2,12 @@
 // with the analytic T-derivatives of the straggling term used by the exact solver.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "plan/completion.hpp"
 
 namespace fedgrid::plan {
 
@@ -29,6 +32,7 @@ struct PlannerInputs {
   std::vector<double> sigma;  // per-sample gradient std of client u, >= 0
   int L = 0;                  // backprop stages of the model
   int R = 0;                  // rounds
+  int first_round = 1;        // the rounds planned are first_round .. first_round + R - 1 (eta_t)
   double T_max = 0.0;         // total time budget: sum_t T_t <= T_max
   double T_min = 0.0;         // minimum deadline per round (the authors use 3.4)
   double G = 0.1;
@@ -42,6 +46,10 @@ struct PlannerInputs {
   double eps = 1e-6;  // one_minus_2p: p_{l,t} <= 1/2 - eps
   Schedule schedule = Schedule::kInverse;
   VarianceTerm variance_term = VarianceTerm::kOneMinus2p;
+  // The stage-time law and stage costs: Q(k, T/m) becomes P(S_k > T/m) with S_k the time of the
+  // last k stages in units of the mean stage time m (plan/completion.hpp). Null or the paper's
+  // model (exponential, equal costs): the closed forms below.
+  std::shared_ptr<const CompletionModel> timing;
 };
 
 // Throws util::InputError naming the quantity and the value when an input is out of range
@@ -53,6 +61,7 @@ void validate_inputs(const PlannerInputs& in);
 std::vector<double> step_sizes(const PlannerInputs& in);
 
 // C(T, m) = G^2 (4U/(U-1)) sum_{k=1}^{L} g(Q(k, T/m)^U) and its first two T-derivatives.
+// Other laws: q = P(S_k > x), q' = -f_k, q'' = -f_k' (density of S_k and its derivative).
 // With x = T/m, q = Q(k,x), q' = -pi_{k-1}(x), q'' = pi_{k-1} - pi_{k-2} (pi_j = Poisson pmf):
 //   p' = U q^{U-1} q',  p'' = U(U-1) q^{U-2} q'^2 + U q^{U-1} q'',
 //   dC/dx = K sum g'(p) p',  d2C/dx2 = K sum (g''(p) p'^2 + g'(p) p''),  d/dT = (1/m) d/dx,
@@ -99,6 +108,9 @@ class Objective {
   PlannerInputs in_;
   std::vector<double> weights_;
   double initial_term_ = 0.0;
+  bool paper_ = true;  // exponential stages of equal cost: the closed forms
+  StageCost generic_stage_cost(double x, double m) const;
+  LogMarginal generic_log_marginal(double x, double m) const;
   double sigma_term_ = 0.0;    // sum_u sigma_u^2 / P_u
   double stage_factor_ = 0.0;  // K = G^2 4U/(U-1)
   double min_ratio_ = 0.0;

@@ -132,17 +132,21 @@ std::vector<ClientTimeline> make_timelines(const AvailabilitySpec& spec, int cli
     for (const Outage& o : read_outage_trace(spec.trace_file, clients)) per[o.client].push_back(o);
     for (int u = 0; u < clients; ++u) t[u] = ClientTimeline(std::move(per[u]));
   } else if (spec.model == AvailabilityModel::kRandom) {
-    // Exactly round(fraction * clients) clients can fail, chosen uniformly.
-    std::vector<int> ids(clients);
-    std::iota(ids.begin(), ids.end(), 0);
-    util::Rng rng(seed, "availability-clients");
-    util::shuffle(ids.begin(), ids.end(), rng);
-    const auto failing = static_cast<int>(std::lround(spec.fraction * clients));
-    for (int i = 0; i < failing; ++i) {
-      t[ids[i]] = ClientTimeline(seed, ids[i], spec.mean_up, spec.mean_down);
-    }
+    for (int u : failing_clients(spec, clients, seed))
+      t[u] = ClientTimeline(seed, u, spec.mean_up, spec.mean_down);
   }
   return t;
+}
+
+std::vector<int> failing_clients(const AvailabilitySpec& spec, int clients, uint64_t seed) {
+  if (spec.model != AvailabilityModel::kRandom) return {};
+  // Exactly round(fraction * clients) clients can fail, chosen uniformly.
+  std::vector<int> ids(clients);
+  std::iota(ids.begin(), ids.end(), 0);
+  util::Rng rng(seed, "availability-clients");
+  util::shuffle(ids.begin(), ids.end(), rng);
+  ids.resize(static_cast<std::size_t>(std::lround(spec.fraction * clients)));
+  return ids;
 }
 
 }  // namespace fedgrid::platform

@@ -79,6 +79,10 @@ class ClientTimeline {
 // off otherwise; touching intervals merge.
 ClientTimeline timeline_from_on_intervals(int client, const OnIntervals& a);
 
+// The clients that can fail under the random model: exactly round(fraction * clients), drawn
+// from (seed, "availability-clients"); empty for the other models.
+std::vector<int> failing_clients(const AvailabilitySpec& spec, int clients, uint64_t seed);
+
 // The timelines of all clients for a spec (random: the failing clients are drawn from
 // (seed, "availability-clients")). Trace files (every format) are read here.
 std::vector<ClientTimeline> make_timelines(const AvailabilitySpec& spec, int clients,

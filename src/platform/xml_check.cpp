@@ -26,8 +26,8 @@ struct LinkInfo {
 
 class Checker {
  public:
-  Checker(std::string path, int clients, bool availability)
-      : path_(std::move(path)), clients_(clients), availability_(availability) {}
+  Checker(std::string path, int clients, bool availability, bool speed)
+      : path_(std::move(path)), clients_(clients), availability_(availability), speed_(speed) {}
 
   PlatformFileInfo run() {
     std::ifstream in = util::open_input(path_, "a SimGrid platform file");
@@ -178,6 +178,12 @@ class Checker {
            "no state_file on client hosts when the scenario's availability model drives "
            "them (SimGrid gives a host one state profile)",
            "'" + *e.attribute("state_file") + "'");
+    }
+    if (speed_ && e.attribute("speed_file") && id.rfind("client-", 0) == 0) {
+      fail(e.line, where(e, "speed_file"),
+           "no speed_file on client hosts when the scenario's speed_change drives "
+           "them (SimGrid gives a host one speed profile)",
+           "'" + *e.attribute("speed_file") + "'");
     }
     props(e);
     hosts_.insert(id);
@@ -367,6 +373,7 @@ class Checker {
   std::string path_;
   int clients_;
   bool availability_;
+  bool speed_;
   bool star_ = false;
   PlatformFileInfo info_;
   std::set<std::string> netpoints_, link_names_, hosts_, routers_, host_links_;
@@ -379,8 +386,8 @@ class Checker {
 }  // namespace
 
 PlatformFileInfo check_platform_file(const std::string& path, int clients,
-                                     bool fedgrid_availability) {
-  return Checker(path, clients, fedgrid_availability).run();
+                                     bool fedgrid_availability, bool fedgrid_speed) {
+  return Checker(path, clients, fedgrid_availability, fedgrid_speed).run();
 }
 
 }  // namespace fedgrid::platform

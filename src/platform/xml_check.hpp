@@ -22,8 +22,9 @@ struct PlatformFileInfo {
 // _DOWN halves), host_link/route/link_ctn naming what exists, profile files present and valid
 // (and each used once), hosts "server" and client-0 .. client-<clients-1>, a route both ways
 // between the server and every client, and no state_file on a client host when FedGrid's
-// availability model drives its state (`fedgrid_availability`). Throws util::InputError.
+// availability model drives its state (`fedgrid_availability`), no speed_file on a client host
+// when the scenario's speed_change drives its speed (`fedgrid_speed`). Throws util::InputError.
 PlatformFileInfo check_platform_file(const std::string& path, int clients,
-                                     bool fedgrid_availability);
+                                     bool fedgrid_availability, bool fedgrid_speed = false);
 
 }  // namespace fedgrid::platform

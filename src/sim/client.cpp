@@ -110,6 +110,7 @@ class StageCosts {
         L_(static_cast<int>(ctx->setup.stage_work.size())),
         shard_(ctx->setup.exp->shards[o.task.client].size()),
         epochs_(ctx->setup.algorithm->config().training.local_epochs > 0),
+        law_(ctx->setup.exp->scenario.timing.law),
         rng_(ctx->setup.exp->scenario.seed, "timing", o.task.client, o.round) {}
   long count() const { return static_cast<long>(o_.task.steps) * L_; }
   double next() {
@@ -118,7 +119,7 @@ class StageCosts {
                                          : train::BatchSampler::step_batch(shard_, o_.task.batch,
                                                                            epochs_, c_ / L_);
     ++c_;
-    const double draw = ctx_->setup.exp->scenario.timing.exponential ? rng_.exponential1() : 1.0;
+    const double draw = law_.draw(rng_, L_ - 1 - k);  // E = 1 (plan/stage_laws.hpp)
     return batch * ctx_->setup.stage_work[L_ - 1 - k] * draw * scale_;
   }
 
@@ -129,6 +130,7 @@ class StageCosts {
   int L_;
   std::size_t shard_;
   bool epochs_;
+  const plan::StageLaw& law_;
   util::Rng rng_;
   long c_ = 0;
 };

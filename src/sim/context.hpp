@@ -74,7 +74,7 @@ struct AsyncRun;        // async.hpp: asynchronous runs only
 // Fixed for the whole run (set before the engine runs).
 struct RunSetup {
   const io::Experiment* exp = nullptr;
-  const fl::Algorithm* algorithm = nullptr;
+  fl::Algorithm* algorithm = nullptr;  // observes the rounds when adaptive()
   metrics::Recorder* recorder = nullptr;
   train::MathEngine* math = nullptr;  // null in timing-only runs
   sg4::Host* server_host = nullptr;
@@ -108,6 +108,8 @@ struct RoundState {
   std::vector<char> upload_posted;
   // Per slot: where the local-training job of its client writes (math runs only).
   std::vector<fl::Update> updates;
+  // What an adaptive algorithm is shown of the round (observe.cpp).
+  fl::RoundObservation observation;
 };
 
 // What the run produced, for summary.json, availability.csv and wall.json.
@@ -146,6 +148,11 @@ void on_slot_killed(Context* ctx, int slot);
 // Hands the server a client's report; the last one of the round wakes it.
 void deliver_report(Context* ctx, Report&& r);
 void start_deadline_keeper(Context* ctx);  // after the slots exist
+// Adaptive algorithms (observe.cpp): a client's record of the round starting at t0, the round's
+// end (the algorithm observes it), and on resume the rounds already done, from the CSV files.
+void observe_client(Context* ctx, const metrics::ClientRecord& c, double t0);
+void end_observed_round(Context* ctx, int round, double t0);
+void replay_observations(Context* ctx, int rounds_done);
 void server_actor(Context* ctx);
 
 }  // namespace fedgrid::sim

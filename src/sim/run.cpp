@@ -16,6 +16,7 @@
 #include <thread>
 #include <xbt/config.hpp>
 
+#include "io/server_knowledge.hpp"
 #include "metrics/async_recorder.hpp"
 #include "metrics/recorder.hpp"
 #include "sim/async.hpp"
@@ -87,12 +88,17 @@ void append_int(std::string& s, long v) {
 }
 
 // plan.csv; planned_batch is the batch rule's value before clamping to [1, shard size].
+// Adaptive algorithms (re-planning) add `plan`: which plan each round used (0 = the initial one).
 std::string plan_csv(const fl::Algorithm& algo) {
-  std::string s = "round,client,batch,planned_batch,deadline\n";
+  const bool adaptive = algo.adaptive();
+  std::string s = adaptive ? "round,client,batch,planned_batch,deadline,plan\n"
+                           : "round,client,batch,planned_batch,deadline\n";
   for (int r = 1; r <= algo.config().rounds; ++r) {
     const fl::RoundPlan p = algo.configure(r);
-    const std::string deadline =
-        "," + metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN) + "\n";
+    std::string deadline =
+        "," + metrics::fmt(std::isfinite(p.deadline) ? p.deadline : metrics::kNaN);
+    if (adaptive) deadline += "," + std::to_string(algo.plan_index(r));
+    deadline += "\n";
     for (const auto& t : p.tasks) {
       append_int(s, r);
       s += ',';
@@ -122,9 +128,9 @@ void check_deadlines(const io::Experiment& exp, const fl::Algorithm& algo,
     double best = std::numeric_limits<double>::infinity();
     for (const auto& t : p.tasks) {
       const auto& c = infos[t.client];
-      // With exponential stages any amount of work may finish in time; deterministic ones not.
-      const double needed = p.partial_stages ? 1.0 : p.partial_steps ? L : double(t.steps) * L;
-      double work = sc.timing.exponential ? 0.0 : needed * t.batch / c.speed;
+      // The least time the needed stages can take under the stage-time law (0 for exponential).
+      const long needed = p.partial_stages ? 1 : p.partial_steps ? L : long(t.steps) * L;
+      const double work = algo.timing().minimum(needed) * t.batch / c.speed;
       best = std::min(best, c.comm_time + work);
       possible = possible || c.comm_time + work < p.deadline;
     }
@@ -149,10 +155,12 @@ void print_plan(const fl::Algorithm& algo, const World& world) {
   std::printf("%s", algo.plan_note().c_str());
   std::printf("\nheterogeneity: CV of client speeds %.6g, CV of communication times %.6g",
               world.heterogeneity, world.comm_heterogeneity);
-  std::printf("\nclient capabilities P_u and communication times B_u:\n");
+  // What the plan uses (the platform's values, inputs_csv's, or the estimates' prior).
+  const std::vector<fl::ClientInfo>& known = algo.knowledge(1);
+  std::printf("\nclient capabilities P_u and communication times B_u (as planned):\n");
   for (std::size_t u = 0; u < infos.size(); ++u) {
-    std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, infos[u].speed,
-                infos[u].comm_time, infos[u].shard);
+    std::printf("  client %zu: P_u %.6g  B_u %.6g  shard %zu\n", u, known[u].speed,
+                known[u].comm_time, infos[u].shard);
   }
   if (const fl::AsyncAlgorithm* as = algo.asynchronous()) {
     std::printf("asynchronous: %d clients in flight, %d updates per server update, no rounds\n",
@@ -342,9 +350,9 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
   const World world =
       build_world(engine, ctx, out_dir, fl::clients_in_flight(sc.algorithm, sc.clients));
   const std::unique_ptr<fl::Algorithm> algorithm =
-      fl::make_algorithm(sc.algorithm, world.infos, exp.model.num_stages());
+      fl::make_algorithm(io::algorithm_config(exp), world.infos, exp.model.num_stages());
   const fl::Algorithm& algo = *algorithm;
-  ctx.setup.algorithm = &algo;
+  ctx.setup.algorithm = algorithm.get();
   if (algo.asynchronous()) {
     ctx.async = std::make_shared<AsyncRun>();
     ctx.async->algorithm = algo.asynchronous();
@@ -397,6 +405,8 @@ int run_simulation(const io::Experiment& exp, const RunOptions& opt) {
     *opt.diverged_round = ctx.results.rounds_done;
   const auto t_end = Clock::now();
   if (ctx.async && !ctx.async->error.empty()) throw util::InputError(ctx.async->error);
+  // The plans each round used are known now.
+  if (algo.adaptive()) metrics::write_file_atomic(opt.out_dir, "plan.csv", plan_csv(algo));
   if (ctx.setup.availability) {
     metrics::write_file_atomic(opt.out_dir, "availability.csv",
                                "t,client,state\n" + ctx.results.availability_log);

@@ -113,6 +113,7 @@ std::vector<char> collect(Context* ctx, std::size_t expected, metrics::RoundReco
   for (std::size_t k : by_slot) {
     const metrics::ClientRecord& c = ctx->round.inbox[k].record;
     ctx->setup.recorder->client(c);
+    observe_client(ctx, c, rr.t_start);
     rr.full += c.status == fl::ClientStatus::kFull;
     rr.partial += c.status == fl::ClientStatus::kPartial;
     rr.dropped += c.status == fl::ClientStatus::kDropped;
@@ -221,6 +222,7 @@ double server_round(Context* ctx, const fl::RoundPlan& plan, double t0, fl::Serv
   if (ctx->setup.math) learn(ctx, plan, updates, agg, model, rr);
   // NaN/inf stops the run after this round (summary.json says where).
   if (ctx->setup.math) ctx->results.diverged = metrics::non_finite_after_round(rr, model.params);
+  end_observed_round(ctx, plan.round, t0);  // adaptive algorithms re-plan from what they saw
   ctx->setup.recorder->round(rr);
   ctx->results.rounds_done = plan.round;
   progress(ctx, rr);
@@ -252,6 +254,7 @@ void server_actor(Context* ctx) {
     ctx->results.final_val_accuracy = c->val_accuracy;
     ctx->results.final_test_accuracy = c->test_accuracy;
     ctx->results.final_test_loss = c->test_loss;
+    replay_observations(ctx, c->round);
     // The system is idle between rounds: waiting until the checkpoint's clock replays what
     // happened meanwhile (availability changes) and puts SimGrid where the run left it.
     if (c->clock > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(c->clock);

@@ -15,6 +15,7 @@
 #include "platform/availability.hpp"
 #include "platform/client_table.hpp"
 #include "platform/platform.hpp"
+#include "platform/speed_change.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::sim {
@@ -89,6 +90,29 @@ simgrid::kernel::profile::Profile* state_profile(int client, platform::ClientTim
         src->last = date;
       },
       -1);
+}
+
+// The client's speed changes as a SimGrid speed profile (factors of the host's initial speed, at
+// absolute dates; speed_change.hpp). Null when its speed never changes.
+simgrid::kernel::profile::Profile* speed_profile(int client, const platform::SpeedTimeline& tl) {
+  if (tl.empty()) return nullptr;
+  std::string text = tl.front().first > 0 ? "0 1\n" : "";
+  for (const auto& [date, factor] : tl)
+    text += metrics::fmt(date) + " " + metrics::fmt(factor) + "\n";
+  return simgrid::kernel::profile::ProfileBuilder::from_string(
+      "speed-client-" + std::to_string(client), text, -1);
+}
+
+// Speed profiles go on the hosts of an XML platform as SimGrid creates them (once per host).
+void speed_profiles_on_creation(std::vector<platform::SpeedTimeline> speeds) {
+  if (speeds.empty()) return;
+  auto pending = std::make_shared<std::vector<platform::SpeedTimeline>>(std::move(speeds));
+  sg4::Host::on_creation_cb([pending](sg4::Host& h) {
+    const int u = client_of(h.get_name());
+    if (u < 0 || u >= static_cast<int>(pending->size()) || (*pending)[u].empty()) return;
+    if (auto* p = speed_profile(u, (*pending)[u])) h.set_speed_profile(p);
+    (*pending)[u].clear();
+  });
 }
 
 double mean_work(const Context& ctx) {
@@ -194,7 +218,8 @@ sg4::SplitDuplexLink* add_host(sg4::NetZone* zone, const std::string& host, doub
 // one host per client or, with host slots, `slots` hosts of speed kSlotSpeed whose access links
 // the server sets per round.
 void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int slots,
-                std::vector<platform::ClientTimeline>& timelines) {
+                std::vector<platform::ClientTimeline>& timelines,
+                const std::vector<platform::SpeedTimeline>& speeds) {
   auto* zone = sg4::create_star_zone("fedgrid");
   if (p.server_bandwidth) {
     add_host(zone, "server", p.server_speed, "server-link", *p.server_bandwidth, p.server_latency,
@@ -212,6 +237,9 @@ void build_star(Context& ctx, const platform::Platform& p, bool host_slots, int 
       add_host(zone, c.name, c.speed, "link-" + std::to_string(i), c.bandwidth, c.latency, &h);
       if (!timelines.empty()) {
         if (auto* prof = state_profile(i, std::move(timelines[i]))) h->set_state_profile(prof);
+      }
+      if (!speeds.empty()) {
+        if (auto* prof = speed_profile(i, speeds[i])) h->set_speed_profile(prof);
       }
       continue;
     }
@@ -264,7 +292,13 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
   std::vector<platform::ClientTimeline> timelines;
   if (ctx.setup.availability)
     timelines = platform::make_timelines(sc.availability, sc.clients, sc.seed);
+  // Speeds changing during the run: per-client hosts with SimGrid speed profiles (executions,
+  // not sleeps, honour them).
+  std::vector<platform::SpeedTimeline> speeds;
+  if (sc.speed_change.model != platform::SpeedChangeModel::kNone)
+    speeds = platform::make_speed_timelines(sc.speed_change, sc.clients, sc.seed);
   if (!pc.generate && !pc.table) {
+    speed_profiles_on_creation(speeds);
     load_xml(engine, ctx, w, timelines);
   } else {
     // A clients CSV or FedScale capacities: the link parameters that give the times asked for.
@@ -275,9 +309,11 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
                                    static_cast<double>(ctx.setup.model_bytes), resolve_factors()})
                  : platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
     w.heterogeneity = p.heterogeneity;
-    w.host_slots = slots < sc.clients && !ctx.setup.availability;
-    ctx.setup.constant_speed_hosts = true;  // no speed profiles; one slot per client host at a time
-    build_star(ctx, p, w.host_slots, slots, timelines);
+    w.host_slots = slots < sc.clients && !ctx.setup.availability && speeds.empty();
+    // One slot per client host at a time: a computation is a sleep of known length, unless the
+    // host's speed changes (speed profiles).
+    ctx.setup.constant_speed_hosts = speeds.empty();
+    build_star(ctx, p, w.host_slots, slots, timelines, speeds);
     if (w.host_slots) {
       slot_params(ctx, p, w);
       return w;

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "plan/batch_rule.hpp"
+
 namespace fedgrid::train {
 
 BatchSampler::BatchSampler(const std::vector<std::size_t>& shard, uint64_t seed, int client,
@@ -40,12 +42,7 @@ const std::vector<std::size_t>& BatchSampler::next() {
 }
 
 int BatchSampler::step_batch(std::size_t shard, int batch, bool epochs, long step) {
-  const auto b = static_cast<long>(batch);
-  const auto n = static_cast<long>(shard);
-  if (!epochs) return static_cast<int>(std::min(b, std::max(n, 1L)));
-  const long per_epoch = std::max(1L, (n + b - 1) / b);
-  const long j = step % per_epoch;
-  return static_cast<int>(std::max(1L, std::min(b, n - j * b)));
+  return plan::step_batch(shard, batch, epochs, step);
 }
 
 // Copies the step's samples into x / y.

@@ -270,6 +270,13 @@ def case_adel_plan():
                38: 3.801, 50: 3.699}
         for t, want in ref.items():
             check(abs(T[t - 1] - want) < 0.02, "T_%d = %.4f, reference %.3f" % (t, T[t - 1], want))
+        # The uniform-deadline objective (m = 1) next to the optimum, and the batches from the
+        # CSV's P_u and B_u (spec 4.6's reference batches, not the platform's).
+        u = re.search(r"uniform deadlines, m = 1: ([0-9.]+)", out)
+        check(u and abs(float(u.group(1)) - 706.986) < 1e-3, "uniform objective: %s" % out[:400])
+        b = [int(p["batch"]) for p in plan if p["round"] == "1"]
+        check(b == [939, 2874, 2292, 3849, 3322, 1248, 1346, 3547, 4753, 4094, 1550, 2417, 3013,
+                    3676, 1673, 2536, 2552, 59, 3723, 3783], "batches from inputs_csv: %s" % b)
         run(["plan", os.path.join(CI, "adel-reference-plan.yaml"), "--set",
              "algorithm.time_budget=150"], expect=2)
 

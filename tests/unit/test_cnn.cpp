@@ -550,6 +550,70 @@ BOOST_AUTO_TEST_CASE(vgg_stage_counts_and_parameters) {
   }
 }
 
+// Explicit stage maps (stage_map): the ADEL-FL authors' VGG11 with L = 11 (the 8 blocks, 2 stages
+// without parameters, the classifier); on the small BatchNorm net, a map with empty stages gives
+// for every first_stage exactly the gradient of the grouping it regroups; bad maps are refused
+// with the model file named.
+BOOST_AUTO_TEST_CASE(stage_maps_regroup_stages) {
+  const nn::ModelSpec paper = load_model("vgg11-paper.yaml");
+  const nn::Model m = nn::Model::build(paper);
+  const nn::Model block = nn::Model::build(load_model("vgg11.yaml"));
+  BOOST_TEST_REQUIRE(m.num_stages() == 11);
+  BOOST_TEST(m.num_params() == block.num_params());
+  for (int s = 0; s < 8; ++s) {
+    BOOST_TEST(m.stages()[s].name == block.stages()[s].name);
+    BOOST_TEST(m.stages()[s].size == block.stages()[s].size);
+    BOOST_TEST(m.stages()[s].statistics == block.stages()[s].statistics);
+  }
+  for (int s : {8, 9}) {
+    BOOST_TEST(m.stages()[s].size == 0u);
+    BOOST_TEST(m.stages()[s].offset == block.stages()[8].offset);
+    BOOST_TEST(m.stages()[s].backward_flops == 0.0);
+  }
+  BOOST_TEST(m.stages()[10].name == "fc1");
+  BOOST_TEST(m.stages()[10].backward_flops == block.stages()[8].backward_flops);
+
+  // conv1+bn1 | (empty) | (empty) | fc1 against conv1+bn1 | fc1: first_stage 1..3 of the map
+  // is first_stage 1 of the grouping.
+  nn::ModelSpec spec = small_bn_spec(nn::StageGrouping::kBlock);
+  const nn::Model two = nn::Model::build(spec);
+  spec.stage_map = {1, 0, 0, 1};
+  const nn::Model four = nn::Model::build(spec);
+  BOOST_TEST_REQUIRE(four.num_stages() == 4);
+  BOOST_TEST(four.stages()[0].statistics == two.stages()[0].statistics);
+  util::Rng rng(31);
+  const Matrix x = random_matrix(192, 5, rng);
+  const auto y = random_labels(5, 10, rng);
+  Vector params, a, b;
+  two.init_params(params, 12);
+  nn::Workspace ws;
+  const int grouping_first[5] = {0, 1, 1, 1, 2};
+  for (int k = 0; k <= 4; ++k) {
+    four.loss_and_gradient(params, x, y, a, k, ws);
+    two.loss_and_gradient(params, x, y, b, grouping_first[k], ws);
+    BOOST_TEST((a.array() == b.array()).all(), "first_stage " << k);
+  }
+  // By tensor: the BatchNorm's two running-statistics tensors may share a stage (statistics
+  // stay trailing), a trained tensor after them may not.
+  spec.stages = nn::StageGrouping::kTensor;
+  spec.stage_map = {2, 2, 2, 2};
+  const nn::Model t = nn::Model::build(spec);
+  BOOST_TEST(t.stages()[2].name == "bn1.running_mean+bn1.running_var");
+  BOOST_TEST(t.stages()[2].statistics == t.stages()[2].size);
+  spec.file = "m.yaml";
+  spec.stage_map_line = 7;
+  for (const std::vector<int>& bad : {std::vector<int>{2, 2, 2}, std::vector<int>{5, 3}}) {
+    spec.stage_map = bad;
+    try {
+      (void)nn::Model::build(spec);
+      BOOST_FAIL("stage map accepted");
+    } catch (const util::InputError& e) {
+      BOOST_TEST(std::string(e.what()).find("m.yaml:7: key 'stage_map'") != std::string::npos,
+                 e.what());
+    }
+  }
+}
+
 // first_stage = k: stages >= k bit-identical to the full gradient, earlier ones exactly zero,
 // and only the layers down to the one owning stage k are back-propagated (CNN2 by tensor:
 // 10 layers conv1 relu pool conv2 relu pool flatten fc1 relu fc2).

@@ -42,7 +42,7 @@ BOOST_AUTO_TEST_CASE(hand_computed_rules) {
   BOOST_TEST(p.direction(1) == 4.0f);
   BOOST_TEST(p.direction(2) == 6.0f);
   // unbiased: mean over contributors / (1 - p_s).
-  auto u = fl::aggregate_updates(fl::Aggregation::kUnbiased, st, ups, 4, {0.5, 0.2});
+  auto u = fl::aggregate_updates(fl::Aggregation::kExchangeable, st, ups, 4, {0.5, 0.2});
   BOOST_TEST(u.direction(0) == 2.0f);
   BOOST_TEST(std::abs(u.direction(1) - 5.0f) < 1e-6f);
   BOOST_TEST(std::abs(u.direction(2) - 7.5f) < 1e-6f);
@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(hand_computed_rules) {
   BOOST_TEST(p2.direction(0) == 0.0f);
   auto c2 = fl::aggregate_updates(fl::Aggregation::kCode, st, only_b, 4, {});
   BOOST_TEST(c2.active[0] == 1);
-  BOOST_CHECK_THROW(fl::aggregate_updates(fl::Aggregation::kUnbiased, st, ups, 4, {1.0, 0.0}),
+  BOOST_CHECK_THROW(fl::aggregate_updates(fl::Aggregation::kExchangeable, st, ups, 4, {1.0, 0.0}),
                     std::invalid_argument);
 }
 
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(unbiased_rule_is_unbiased_code_rule_is_not) {
       for (int s = 0; s < L - k; ++s) ups.back().grad.segment(3 * s, 3).setZero();
     }
     for (auto& u : ups) ptrs.push_back(&u);
-    auto unb = fl::aggregate_updates(fl::Aggregation::kUnbiased, st, ptrs, U, p);
+    auto unb = fl::aggregate_updates(fl::Aggregation::kExchangeable, st, ptrs, U, p);
     auto code = fl::aggregate_updates(fl::Aggregation::kCode, st, ptrs, U, p);
     if (unb.direction.size()) sum_unb += unb.direction.cast<double>();
     if (code.direction.size()) sum_code += code.direction.cast<double>();
@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(salf_plan_and_paper_batch_rule) {
   cfg.name = "salf";
   cfg.rounds = 5;
   cfg.time_budget = 20;
-  cfg.aggregation = fl::Aggregation::kUnbiased;
+  cfg.aggregation = fl::Aggregation::kExchangeable;
   cfg.training.batch_rule = fl::BatchRule::kPerRound;
   cfg.training.lr = 0.5;
   const auto salf = make(cfg, clients(), 6);

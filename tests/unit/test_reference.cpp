@@ -204,7 +204,8 @@ BOOST_AUTO_TEST_CASE(registry_records_what_the_loader_checks) {
                             "dense, relu, conv2d, maxpool, flatten, batchnorm"}));
   BOOST_TEST(has_key(keys, {"model", "input", "integer", "required", "[1, 2147483647]"}));
   BOOST_TEST(has_key(keys, {"scenario", "timing.stage_time", "choice", "exponential",
-                            "exponential, deterministic"}));
+                            "exponential, deterministic, shifted_exponential, gamma, lognormal, "
+                            "weibull, pareto, empirical"}));
 }
 
 BOOST_AUTO_TEST_CASE(number_forms) {

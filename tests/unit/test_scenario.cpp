@@ -26,7 +26,7 @@ BOOST_AUTO_TEST_CASE(quickstart_loads_with_defaults) {
   BOOST_TEST(s.model.layers.size() == 5u);
   BOOST_TEST(s.model.input_size == 784);
   BOOST_TEST(s.data.validation == 10000u);
-  BOOST_TEST(s.timing.exponential);
+  BOOST_TEST((s.timing.law.kind == fedgrid::plan::LawKind::kExponential));
   BOOST_TEST(!s.timing.flops_cost);
   BOOST_TEST(s.algorithm.training.server_momentum == 0.9);
   BOOST_TEST(s.platform.generate.has_value());
