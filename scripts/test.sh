@@ -30,7 +30,7 @@ FEDGRID_BIN="$root/build/fedgrid" /usr/bin/python3 -m pytest -q -p no:cacheprovi
 
 echo "== [2/3] test suite with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
 cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Release -DFEDGRID_SANITIZE=ON \
-      -DFEDGRID_PORTABLE=ON -DFEDGRID_TESTS=ON >/dev/null
+      -DFEDGRID_PORTABLE=ON -DFEDGRID_TESTS=ON -DFEDGRID_BENCH=OFF >/dev/null
 cmake --build "$root/build-asan" -j "$jobs"
 (cd "$root/build-asan" &&
   FEDGRID_SIM_ARGS="--cfg=contexts/factory:thread" \
