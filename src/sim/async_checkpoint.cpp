@@ -15,8 +15,9 @@ void AsyncServer::restore() {
   const io::Checkpoint& c = *setup_.resume;
   if (sg4::Engine::get_clock() != c.clock) {  // reported once the engine has stopped
     run_.error = run_.recorder->dir() + "/checkpoint: expected update " + std::to_string(c.round) +
-                 " at t = " + metrics::fmt(c.clock) + " (the checkpoint), found it at t = " +
-                 metrics::fmt(sg4::Engine::get_clock()) + " replaying the run";
+                 " at t = " + metrics::fmt(c.clock) +
+                 " (the checkpoint), found it at t = " + metrics::fmt(sg4::Engine::get_clock()) +
+                 " replaying the run";
     return;
   }
   replay_until_ = 0;
