@@ -5,7 +5,8 @@
 #      runs of build/fedgrid),
 #   2. the same suite built with AddressSanitizer + UBSan in build-asan/ (SimGrid's thread context
 #      factory, since ASan cannot follow raw context switches),
-#   3. each libFuzzer target for FEDGRID_FUZZ_SECONDS (default 60) on its seed corpus.
+#   3. each libFuzzer target (5) for FEDGRID_FUZZ_SECONDS (default 30: the whole suite stays
+#      under 40 minutes on 2 cores) on its seed corpus.
 # FEDGRID_QUICK=1 runs step 1 only. Extra arguments go to ctest (e.g. -R sim.).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,5 +39,5 @@ cmake --build "$root/build-asan" -j "$jobs"
   ctest --output-on-failure -j "$jobs" -LE slurm "$@")
 
 echo "== [3/3] fuzzing"
-"$root/scripts/fuzz.sh" "${FEDGRID_FUZZ_SECONDS:-60}"
+"$root/scripts/fuzz.sh" "${FEDGRID_FUZZ_SECONDS:-30}"
 echo "== all test stages passed"
