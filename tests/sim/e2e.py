@@ -182,15 +182,6 @@ def case_platform_command():
         check(open(a).read() != open(b).read(), "another seed gave the same platform")
 
 
-def q_upper(k, x):
-    # Q(k, x) = P(Poisson(x) < k) = e^{-x} sum_{j<k} x^j / j!
-    term, s = 1.0, 1.0
-    for j in range(1, k):
-        term *= x / j
-        s += term
-    return math.exp(-x) * s
-
-
 def case_salf_stats():
     with tempfile.TemporaryDirectory() as tmp:
         run(["run", os.path.join(CI, "salf-stats.yaml"), "-o", tmp, "--quiet"])

@@ -60,15 +60,6 @@ def case_stage_laws():
             print("%-20s %-28s worst |z| over K >= 1..6: %.2f" % (law, " ".join(sets), worst))
 
 
-def q_upper(k, x):
-    # Q(k, x) = P(Poisson(x) < k)
-    term, s = 1.0, 1.0
-    for j in range(1, k):
-        term *= x / j
-        s += term
-    return math.exp(-x) * s
-
-
 def case_speed_change():
     # salf-stats (budget = 4 mean stage times) with every device at half speed from t = 2000 s:
     # P(K >= k) is 1 - Q(k, 4) before and 1 - Q(k, 2) after (the stages take twice as long);

@@ -1,6 +1,7 @@
 """Shared helpers of the end-to-end tests (tests/sim/e2e*.py): usage of a suite:
 SUITE.py FEDGRID REPO_ROOT CASE. Runs of the binary fail on SimGrid's "Deadlock detected"."""
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -61,6 +62,15 @@ def stop_at_round(p, rnd, sig):
     return p.wait(), "".join(err)
 
 
+
+
+def q_upper(k, x):
+    # Q(k, x) = P(Poisson(x) < k) = e^{-x} sum_{j<k} x^j / j!
+    term, s = 1.0, 1.0
+    for j in range(1, k):
+        term *= x / j
+        s += term
+    return math.exp(-x) * s
 
 
 def main(cases):

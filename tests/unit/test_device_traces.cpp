@@ -49,14 +49,7 @@ bool has(const std::string& msg, const std::string& part) {
   return false;
 }
 
-// All changes of a timeline up to `horizon` as (date, on) pairs.
-std::vector<std::pair<double, bool>> changes(fp::ClientTimeline t, double horizon) {
-  std::vector<std::pair<double, bool>> out;
-  double date = 0;
-  bool on = true;
-  while (t.next(&date, &on) && date <= horizon) out.emplace_back(date, on);
-  return out;
-}
+using fedgrid::test::changes;
 
 using Changes = std::vector<std::pair<double, bool>>;
 

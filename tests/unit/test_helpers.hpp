@@ -1,13 +1,16 @@
 // Small helpers shared by the unit test suites: the message of an expected util::InputError
-// (also of a model build), substring checks, and temporary files.
+// (also of a model build), substring checks, temporary files, device timelines as lists.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/model.hpp"
+#include "platform/availability.hpp"
 #include "util/error.hpp"
 
 namespace fedgrid::test {
@@ -29,6 +32,15 @@ inline bool contains(const std::string& s, const std::string& part) {
 // True when f throws an InputError whose message contains `needle`.
 inline bool throws_input_error_with(const std::function<void()>& f, const std::string& needle) {
   return contains(input_error_of(f), needle);
+}
+
+// All changes of a device timeline up to `horizon` as (date, on) pairs.
+inline std::vector<std::pair<double, bool>> changes(platform::ClientTimeline t, double horizon) {
+  std::vector<std::pair<double, bool>> out;
+  double date = 0;
+  bool on = true;
+  while (t.next(&date, &on) && date <= horizon) out.emplace_back(date, on);
+  return out;
 }
 
 // Builds `spec` and returns the InputError message ("" when the model is valid).

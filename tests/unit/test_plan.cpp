@@ -17,6 +17,7 @@
 #include "plan/objective.hpp"
 #include "plan/planner.hpp"
 #include "plan/timing_stats.hpp"
+#include "reference_inputs.hpp"
 #include "test_helpers.hpp"
 #include "util/error.hpp"
 
@@ -28,19 +29,8 @@ namespace {
 // A copy of shared/spec/reference/adel_inputs_seed1234_U20.csv kept in the repository.
 const std::string kCsv = FEDGRID_SOURCE_DIR "/scenarios/paper/adel_inputs_seed1234_U20.csv";
 
-// The CNN/MNIST row of spec 4.6: U=20, L=8, R=50, T_max=200, T_min=3.4, defaults otherwise.
-fp::PlannerInputs reference_inputs() {
-  const fp::ClientInputs c = fp::read_client_inputs_csv(kCsv);
-  fp::PlannerInputs in;
-  in.P = c.P;
-  in.B = c.B;
-  in.sigma = c.sigma;
-  in.L = 8;
-  in.R = 50;
-  in.T_max = 200.0;
-  in.T_min = 3.4;
-  return in;
-}
+// The CNN/MNIST row of spec 4.6 (reference_inputs.hpp).
+using fedgrid::test::reference_inputs;
 
 // Q(k, x) by the plain finite sum in long double (reference for moderate k and x).
 double q_direct(int k, double x) {

@@ -14,6 +14,7 @@
 #include "plan/planner.hpp"
 #include "plan/stage_laws.hpp"
 #include "plan/timing_stats.hpp"
+#include "reference_inputs.hpp"
 #include "util/error.hpp"
 
 using namespace fedgrid;
@@ -216,19 +217,7 @@ BOOST_AUTO_TEST_CASE(empirical_csv_reader) {
 
 namespace {
 
-plan::PlannerInputs reference_inputs() {
-  const plan::ClientInputs c = plan::read_client_inputs_csv(
-      std::string(FEDGRID_SOURCE_DIR) + "/scenarios/paper/adel_inputs_seed1234_U20.csv");
-  plan::PlannerInputs in;
-  in.P = c.P;
-  in.B = c.B;
-  in.sigma = c.sigma;
-  in.L = 8;
-  in.R = 50;
-  in.T_max = 200.0;
-  in.T_min = 3.4;
-  return in;
-}
+using fedgrid::test::reference_inputs;  // the paper's CNN/MNIST row (reference_inputs.hpp)
 
 }  // namespace
 
