@@ -57,6 +57,10 @@ TrainTest make_synthetic(const SyntheticSpec& spec, uint64_t seed);
 // Samples `indices` of `src` into a new dataset (same shape, name and classes).
 Dataset subset(const Dataset& src, const std::vector<std::size_t>& indices);
 
+// Keeps the samples `ascending` (strictly increasing indices) of `d`, in that order, without a
+// second copy of the data (columns move forward in place). Throws std::invalid_argument otherwise.
+void keep_in_place(Dataset& d, const std::vector<std::size_t>& ascending);
+
 // Randomly moves `n` samples of `train` into a validation set (seeded); train keeps the rest in
 // its original order. Throws util::InputError if n >= train.size().
 Dataset split_validation(Dataset& train, std::size_t n, uint64_t seed);

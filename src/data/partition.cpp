@@ -111,6 +111,23 @@ Dataset subset(const Dataset& src, const std::vector<std::size_t>& indices) {
   return d;
 }
 
+void keep_in_place(Dataset& d, const std::vector<std::size_t>& ascending) {
+  for (std::size_t j = 0; j < ascending.size(); ++j) {
+    const std::size_t from = ascending[j];
+    if (from >= d.size() || from < j || (j > 0 && from <= ascending[j - 1])) {
+      throw std::invalid_argument("keep_in_place: indices must be ascending and < " +
+                                  std::to_string(d.size()));
+    }
+    if (from != j) {  // columns move towards the front only: never read after overwritten
+      d.x.col(static_cast<Eigen::Index>(j)) = d.x.col(static_cast<Eigen::Index>(from));
+      d.y[j] = d.y[from];
+    }
+  }
+  // Same rows, fewer columns: Eigen shrinks the column-major buffer in place (realloc).
+  d.x.conservativeResize(Eigen::NoChange, static_cast<Eigen::Index>(ascending.size()));
+  d.y.resize(ascending.size());
+}
+
 Dataset split_validation(Dataset& train, std::size_t n, uint64_t seed) {
   if (n >= train.size()) {
     throw_input_error(
@@ -127,7 +144,7 @@ Dataset split_validation(Dataset& train, std::size_t n, uint64_t seed) {
   std::vector<std::size_t> val_idx, keep_idx;
   for (std::size_t i = 0; i < train.size(); ++i) (is_val[i] ? val_idx : keep_idx).push_back(i);
   Dataset val = subset(train, val_idx);
-  train = subset(train, keep_idx);
+  keep_in_place(train, keep_idx);
   return val;
 }
 

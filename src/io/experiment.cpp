@@ -46,18 +46,19 @@ static void check_input_shape(const Scenario& s, const nn::Model& m, const data:
   }
 }
 
-static data::Dataset head(const data::Dataset& d, std::size_t n) {
+// The first n samples (n = 0: all), truncated in place: no copy of the data.
+static data::Dataset head(data::Dataset d, std::size_t n) {
   if (n == 0 || n >= d.size()) return d;
-  std::vector<std::size_t> idx(n);
-  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  return data::subset(d, idx);
+  d.x.conservativeResize(Eigen::NoChange, static_cast<Eigen::Index>(n));
+  d.y.resize(n);
+  return d;
 }
 
 Experiment prepare_experiment(const Scenario& s) {
   Experiment e{s, nn::Model::build(s.model), {}, {}, {}, {}, {}};
   data::TrainTest tt = load_data(s);
-  e.train = head(tt.train, s.data.train_limit);
-  e.test = head(tt.test, s.data.test_limit);
+  e.train = head(std::move(tt.train), s.data.train_limit);
+  e.test = head(std::move(tt.test), s.data.test_limit);
   check_input_shape(s, e.model, e.train);
   const auto& law = s.timing.law;
   if (law.per_stage() && law.samples.size() != static_cast<std::size_t>(e.model.num_stages())) {

@@ -369,6 +369,27 @@ BOOST_AUTO_TEST_CASE(subset_and_split_validation) {
   expect_input_error([&] { fedgrid::data::split_validation(d3, 70, 1); }, {"70"});
 }
 
+// keep_in_place (used instead of copies when loading) gives exactly subset's samples and refuses
+// indices that are not strictly increasing or out of range.
+BOOST_AUTO_TEST_CASE(keep_in_place_equals_subset) {
+  const std::vector<std::size_t> keep = {0, 2, 3, 50, 98, 99};
+  Dataset d = indexed(100, 3);
+  const Dataset expected = fedgrid::data::subset(d, keep);
+  fedgrid::data::keep_in_place(d, keep);
+  BOOST_TEST(d.size() == keep.size());
+  BOOST_TEST(d.x.cols() == Eigen::Index(keep.size()));
+  BOOST_TEST((d.x == expected.x));
+  BOOST_TEST(d.y == expected.y, boost::test_tools::per_element());
+  Dataset all = indexed(10, 3);
+  const Dataset before = all;
+  fedgrid::data::keep_in_place(all, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});  // nothing moves
+  BOOST_TEST((all.x == before.x));
+  Dataset bad = indexed(10, 3);
+  BOOST_CHECK_THROW(fedgrid::data::keep_in_place(bad, {3, 2}), std::invalid_argument);
+  BOOST_CHECK_THROW(fedgrid::data::keep_in_place(bad, {1, 1}), std::invalid_argument);
+  BOOST_CHECK_THROW(fedgrid::data::keep_in_place(bad, {10}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(iid_partition_equal_disjoint_sorted_deterministic) {
   Partition p = fedgrid::data::iid_partition(103, 10, 5);
   BOOST_TEST(p.size() == 10u);
