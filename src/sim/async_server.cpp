@@ -114,6 +114,8 @@ bool AsyncServer::start_job(int slot, std::vector<int>& offline) {
 
 // Starts a job on each freed slot and on each slot left empty before.
 void AsyncServer::start_jobs(const std::vector<int>& freed) {
+  // Devices that go off at this very date are offline for these jobs (sync server: the same).
+  if (setup_.availability) sg4::this_actor::execute(0);
   std::vector<int> todo;
   todo.swap(empty_slots_);
   todo.insert(todo.end(), freed.begin(), freed.end());

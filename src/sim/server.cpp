@@ -206,6 +206,11 @@ double server_round(Context* ctx, const fl::RoundPlan& plan, double t0, fl::Serv
   rr.lr = plan.lr;
   rr.selected = static_cast<int>(plan.tasks.size());
   rr.bytes_down = ctx->setup.model_bytes * plan.tasks.size();
+  // A device that goes off exactly when the round starts (a trace's t = 0; a change at the date
+  // the last report of a wait-for-all round came in) is offline for this round. SimGrid applies
+  // the state changes of a date when it next advances its models, which a zero-flop computation
+  // makes it do (sleep_for(0) does not); deadline rounds already wake after them.
+  if (ctx->setup.availability) sg4::this_actor::execute(0);
   const std::vector<fl::Update> updates =
       run_clients(ctx, plan, timed_out ? t0 + timeout : deadline, timed_out, model, rr);
   // A deadline round lasts exactly its deadline (synchronous FL).

@@ -64,6 +64,35 @@ def check_availability(folder, expected_by_client):
     return len(got)
 
 
+def state_at(changes, t):
+    """The device's state at date t: the last change at or before t (on before any change)."""
+    state = "on"
+    for date, s in changes:
+        if date <= t + 1e-9:
+            state = s
+    return state
+
+
+def check_statuses(folder, changes_by_client):
+    """clients.csv statuses against the trace: a device off when its round starts (t = 0
+    included) is `offline`, one on then is not; a `failed` one went off during the round."""
+    rounds = {int(r["round"]): r for r in rows(os.path.join(folder, "rounds.csv"))}
+    counts = {}
+    for c in rows(os.path.join(folder, "clients.csv")):
+        u, r = int(c["client"]), rounds[int(c["round"])]
+        t0, t1 = float(r["t_start"]), float(r["t_end"])
+        ch = changes_by_client.get(u, [])
+        off_at_start = state_at(ch, t0) == "off"
+        check(off_at_start == (c["status"] == "offline"),
+              "round %s client %d: %s, but the device is %s at the round's start t=%s"
+              % (c["round"], u, c["status"], "off" if off_at_start else "on", t0))
+        if c["status"] == "failed":
+            check(any(t0 < d <= t1 + 1e-9 and s == "off" for d, s in ch),
+                  "round %s client %d failed without going off during the round" % (c["round"], u))
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    return counts
+
+
 def check_phases(folder, expect):
     """Every full update: download, compute and upload times of clients.csv against
     expect(client) = (download s, compute s, upload s). Returns the largest error and the count."""
@@ -111,8 +140,8 @@ def case_device_traces():
                 active[u] = on_changes(spans, math.inf, 1e9)
         events = check_availability(out, active)
         check(events >= 4, "only %d availability changes" % events)
-        statuses = {c["status"] for c in rows(os.path.join(out, "clients.csv"))}
-        check({"full", "offline", "failed"} <= statuses, statuses)
+        statuses = check_statuses(out, active)
+        check({"full", "offline", "failed"} <= set(statuses), statuses)
         het = cv(list(speed.values()))
         check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
         plan = run(["plan", os.path.join(CI, "clients-csv.yaml")])
@@ -166,6 +195,8 @@ def case_device_traces():
         expected = {u: on_changes(s, p, 1e4) for u, (s, p) in behaviour.items()}
         events = check_availability(out, expected)
         check(events >= 6, "only %d availability changes" % events)
+        statuses = check_statuses(out, expected)
+        check(statuses.get("offline", 0) >= 2, statuses)  # clients 2 and 4 start off
         het = cv([1 / ms[u] for u in range(6)])
         check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
         print("fedscale: %d full updates, largest error %.3g s; %d availability changes"
