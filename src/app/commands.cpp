@@ -187,8 +187,9 @@ int cmd_validate(const std::vector<std::string>& args) {
   io::Scenario s = io::load_scenario(o.scenario, o.sets, o.seed);
   io::check_run_size(s, sim::resolve_threads(0), o.allow_large);
   io::Experiment e = io::prepare_experiment(s);
-  if (s.platform.generate) {
-    platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"));
+  if (s.platform.generate) {  // the draws are checked (comm_time: with LV08's factor)
+    const platform::CommLink link{static_cast<double>(e.model.num_params() * sizeof(float))};
+    platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"), &link);
   }
   std::printf(
       "ok: %s: %d clients, %s (%zu params, %d stages), %zu train / %zu validation / %zu "
@@ -216,6 +217,14 @@ int cmd_platform(const std::vector<std::string>& args) {
                                 ? std::string("a per-client file (its platform.xml is written by "
                                               "`fedgrid run` and `fedgrid plan -o DIR`)")
                                 : std::string("a platform file")));
+  }
+  if (s.platform.generate->comm_time) {
+    throw util::InputError(
+        s.file +
+        ": key 'platform.generate.comm_time': expected bandwidth and latency for "
+        "`fedgrid platform`, found communication times (their links depend on the model's "
+        "size and SimGrid's network model: `fedgrid run` and `fedgrid plan -o DIR` write "
+        "that platform.xml)");
   }
   platform::Platform p =
       platform::generate(*s.platform.generate, util::derive_seed(s.seed, "platform"));

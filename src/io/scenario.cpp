@@ -190,12 +190,23 @@ static PlatformConfig load_platform(YamlMap m, int clients, const std::string& b
     require_file(m, "file", "SimGrid platform file", pc.file);
   } else {
     YamlMap g = m.get_map("generate");
-    g.allow({"speed", "bandwidth", "latency", "server_speed", "server_link"});
+    g.allow({"speed", "bandwidth", "latency", "comm_time", "server_speed", "server_link"});
     platform::PlatformSpec spec;
     spec.clients = clients;
     spec.speed = load_distribution(g.get_map("speed"), false);
-    spec.bandwidth = load_distribution(g.get_map("bandwidth"), false);
-    spec.latency = load_distribution(g.get_map("latency"), true);
+    g.note_default("bandwidth", "required unless comm_time");
+    g.note_default("latency", "required unless comm_time");
+    if (g.has("comm_time")) {  // seconds, instead of SimGrid's link parameters
+      if (g.has("bandwidth") || g.has("latency")) {
+        g.fail(g.has("bandwidth") ? "bandwidth" : "latency",
+               "either comm_time (seconds) or bandwidth and latency (SimGrid's link parameters)",
+               "both");
+      }
+      spec.comm_time = load_distribution(g.get_map("comm_time"), false);
+    } else {
+      spec.bandwidth = load_distribution(g.get_map("bandwidth"), false);
+      spec.latency = load_distribution(g.get_map("latency"), true);
+    }
     spec.server_speed = g.get_double("server_speed", 1e-300, kInf, 1e12);
     if (g.has("server_link")) {
       YamlMap s = g.get_map("server_link");

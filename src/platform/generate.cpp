@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstddef>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -121,7 +122,11 @@ std::vector<double> draw(const Distribution& d, const std::string& key, std::siz
 
 }  // namespace
 
-Platform generate(const PlatformSpec& spec, uint64_t seed) {
+double CommLink::bandwidth(double comm_time) const {
+  return 2.0 * model_bytes / comm_time / bandwidth_factor;
+}
+
+Platform generate(const PlatformSpec& spec, uint64_t seed, const CommLink* link) {
   if (spec.clients < 1) {
     fail("platform.generate.clients", "at least 1 client", std::to_string(spec.clients));
   }
@@ -135,10 +140,28 @@ Platform generate(const PlatformSpec& spec, uint64_t seed) {
   const auto n = static_cast<std::size_t>(spec.clients);
   const auto speeds =
       draw(spec.speed, "platform.generate.speed", n, util::Rng(seed, "platform.speed"), false);
-  const auto bandwidths = draw(spec.bandwidth, "platform.generate.bandwidth", n,
-                               util::Rng(seed, "platform.bandwidth"), false);
-  const auto latencies =
-      draw(spec.latency, "platform.generate.latency", n, util::Rng(seed, "platform.latency"), true);
+  std::vector<double> bandwidths, latencies;
+  if (spec.comm_time) {  // seconds per round trip -> a latency-free link of that bandwidth
+    if (!link || !(link->model_bytes > 0)) {
+      throw std::logic_error("generate: platform.generate.comm_time needs the model's bytes");
+    }
+    const auto times = draw(*spec.comm_time, "platform.generate.comm_time", n,
+                            util::Rng(seed, "platform.comm_time"), false);
+    for (double t : times) {
+      const double bw = link->bandwidth(t);
+      if (!(std::isfinite(bw) && bw > 0)) {
+        fail("platform.generate.comm_time", "times that give a finite link bandwidth > 0",
+             num(t) + " s");
+      }
+      bandwidths.push_back(bw);
+    }
+    latencies.assign(n, 0.0);
+  } else {
+    bandwidths = draw(spec.bandwidth, "platform.generate.bandwidth", n,
+                      util::Rng(seed, "platform.bandwidth"), false);
+    latencies = draw(spec.latency, "platform.generate.latency", n,
+                     util::Rng(seed, "platform.latency"), true);
+  }
 
   Platform p;
   p.clients.resize(n);

@@ -39,6 +39,9 @@ struct PlatformSpec {
   Distribution speed;      // flop/s of each client host
   Distribution bandwidth;  // bytes/s of each client's access link (both directions)
   Distribution latency;    // seconds
+  // Instead of bandwidth and latency: seconds to download the model and upload a full update
+  // (FedGrid sets the link that gives them; see CommLink).
+  std::optional<Distribution> comm_time;
   double server_speed = 1e12;
   // Optional shared server link (bytes/s, seconds): when set every client route crosses it.
   std::optional<double> server_bandwidth;
@@ -59,10 +62,20 @@ struct Platform {
   double heterogeneity = 0;
 };
 
-// Draws speeds, then bandwidths, then latencies, each from its own derived RNG stream
-// (util::Rng(seed, "platform.speed"), ...). Throws util::InputError for impossible specs
-// (no clients, non-positive speeds or bandwidths, negative latencies, min > max, ...).
-Platform generate(const PlatformSpec& spec, uint64_t seed);
+// What turns a communication time into a SimGrid link: the bytes of one model transfer and the
+// network model's bandwidth factor (LV08: 0.97). A link without latency and with bandwidth
+// 2 x model_bytes / (comm_time x factor) moves the model one way in comm_time / 2.
+struct CommLink {
+  double model_bytes = 0;
+  double bandwidth_factor = 0.97;
+  double bandwidth(double comm_time) const;  // the link parameter (bytes/s)
+};
+
+// Draws speeds, then bandwidths, then latencies (or communication times: `link` converts them),
+// each from its own derived RNG stream (util::Rng(seed, "platform.speed"), ...). Throws
+// util::InputError for impossible specs (no clients, non-positive speeds or bandwidths, negative
+// latencies, min > max, ...); std::logic_error for a comm_time spec without `link`.
+Platform generate(const PlatformSpec& spec, uint64_t seed, const CommLink* link = nullptr);
 
 // x printed like printf("%.17g", x) in the C locale (via std::to_chars): lossless, trailing zeros
 // dropped, independent of the process locale.

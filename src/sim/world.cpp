@@ -303,11 +303,13 @@ World build_world(sg4::Engine& engine, Context& ctx, const std::string& out_dir,
   } else {
     // A clients CSV or FedScale capacities: the link parameters that give the times asked for.
     const auto& work = ctx.setup.stage_work;
+    const platform::CommLink link{static_cast<double>(ctx.setup.model_bytes),
+                                  resolve_factors().bandwidth};
     const platform::Platform p =
         pc.table ? platform::resolve(
                        *pc.table, {std::accumulate(work.begin(), work.end(), 0.0),
                                    static_cast<double>(ctx.setup.model_bytes), resolve_factors()})
-                 : platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"));
+                 : platform::generate(*pc.generate, util::derive_seed(sc.seed, "platform"), &link);
     w.heterogeneity = p.heterogeneity;
     w.host_slots = slots < sc.clients && !ctx.setup.availability && speeds.empty();
     // One slot per client host at a time: a computation is a sleep of known length, unless the

@@ -95,7 +95,8 @@ def check_statuses(folder, changes_by_client):
 
 def check_phases(folder, expect):
     """Every full update: download, compute and upload times of clients.csv against
-    expect(client) = (download s, compute s, upload s). Returns the largest error and the count."""
+    expect(client) = (download s, compute s, upload s; None: not checked). Returns the largest
+    error and the count."""
     rounds = {int(r["round"]): r for r in rows(os.path.join(folder, "rounds.csv"))}
     worst, n = 0.0, 0
     for c in rows(os.path.join(folder, "clients.csv")):
@@ -106,6 +107,8 @@ def check_phases(folder, expect):
                float(c["t_done"]) - float(c["t_compute"]))
         want = expect(int(c["client"]), int(c["batch"]))
         for g, w, what in zip(got, want, ("download", "compute", "upload")):
+            if w is None:  # not checked
+                continue
             check(abs(g - w) <= TOL, "round %s client %s: %s took %.12g s, the trace implies %.12g s"
                   % (c["round"], c["client"], what, g, w))
             worst = max(worst, abs(g - w))
@@ -201,6 +204,60 @@ def case_device_traces():
         check(abs(summary["heterogeneity"] - het) <= 1e-9 * het, (summary["heterogeneity"], het))
         print("fedscale: %d full updates, largest error %.3g s; %d availability changes"
               % (n, worst, events))
+
+
+def case_generated_comm_time():
+    # platform.generate.comm_time: communication in seconds on a generated platform. Constant
+    # 0.8 s: every full update downloads in 0.4 s and uploads in 0.4 s, whatever the model size
+    # and SimGrid's factors; uniform [0.2, 2]: every client's download + upload inside it.
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = os.path.join(tmp, "gen.yaml")
+        with open(scen, "w") as f:
+            f.write("name: gen-comm\nseed: 5\nclients: 8\ndata: {dataset: synthetic, synthetic: "
+                    "{train: 800, test: 100, features: 20, classes: 4}}\nmodel: %s\n"
+                    "platform:\n  generate:\n    speed: {dist: uniform, min: 100, max: 400}\n"
+                    "    comm_time: {dist: constant, value: 0.8}\n"
+                    "timing: {stage_time: deterministic, stage_cost: uniform, work_per_sample: 1}\n"
+                    "algorithm: {name: fedavg, rounds: 4}\ntraining: {lr: 0.1, batch: 10}\n"
+                    % os.path.join(ROOT, "models", "ci-mlp.yaml"))
+        out = os.path.join(tmp, "const")
+        run(["run", scen, "-o", out, "--quiet"])
+        summary = json.load(open(os.path.join(out, "summary.json")))
+        L = summary["stages"]
+        speeds = {}
+        for host in re.finditer(r'<host id="client-(\d+)" speed="([^"f]+)f"',
+                                open(os.path.join(out, "platform.xml")).read()):
+            speeds[int(host.group(1))] = float(host.group(2))
+        check(len(speeds) == 8, speeds)
+        worst, n = check_phases(out, lambda u, b: (0.4, b * L / speeds[u], 0.4))
+        check(n == 32, "%d full updates, expected all 32" % n)
+        # With a bigger model the same seconds: the link follows the model's size.
+        big = os.path.join(tmp, "big")
+        run(["run", scen, "-o", big, "--quiet", "--set", "model=" +
+             os.path.join(ROOT, "models", "mlp.yaml"), "--set", "data.synthetic.features=784",
+             "--set", "data.synthetic.classes=10"])
+        worst_big, n_big = check_phases(big, lambda u, b: (0.4, None, 0.4))
+        check(n_big == 32, "%d full updates, expected all 32" % n_big)
+        uni = os.path.join(tmp, "uniform")
+        run(["run", scen, "-o", uni, "--quiet", "--set",
+             "platform.generate.comm_time={dist: uniform, min: 0.2, max: 2.0}"])
+        times = set()
+        rounds = {int(r["round"]): r for r in rows(os.path.join(uni, "rounds.csv"))}
+        for c in rows(os.path.join(uni, "clients.csv")):
+            t0 = float(rounds[int(c["round"])]["t_start"])
+            down = float(c["t_download"]) - t0
+            up = float(c["t_done"]) - float(c["t_compute"])
+            check(abs(down - up) <= TOL and 0.2 - TOL <= down + up <= 2.0 + TOL, c)
+            times.add(round(down + up, 6))
+        check(len(times) == 8, "expected 8 different communication times, found %s" % times)
+        # Bad input: both forms, and `fedgrid platform` (its links need the model's size).
+        err = run(["run", scen, "-o", os.path.join(tmp, "bad"), "--quiet", "--set",
+                   "platform.generate.latency={dist: constant, value: 0.01}"], expect=2)
+        check("platform.generate.latency" in err and "either comm_time" in err, err)
+        err = run(["platform", scen, "-o", os.path.join(tmp, "p.xml")], expect=2)
+        check("platform.generate.comm_time" in err and "fedgrid run" in err, err)
+        print("generated comm_time: %d + %d full updates, largest error %.3g / %.3g s; uniform: %d "
+              "distinct times" % (n, n_big, worst, worst_big, len(times)))
 
 
 def case_trace_fingerprints():

@@ -148,6 +148,35 @@ BOOST_AUTO_TEST_CASE(streams_are_independent) {
   for (std::size_t u = 0; u < direct.size(); ++u) BOOST_TEST(a.clients[u].speed == direct[u]);
 }
 
+// comm_time: speeds as without it, no latency, and the bandwidth that moves the model one way in
+// half the drawn time under the bandwidth factor (hand-computed for constant 0.8 s, 4000 bytes);
+// uniform draws come from their own stream; without the model's size it is a programming error.
+BOOST_AUTO_TEST_CASE(comm_time_gives_latency_free_links) {
+  auto spec = base_spec(12);
+  const auto plain = fp::generate(spec, 9);
+  spec.comm_time = constant(0.8);
+  const fp::CommLink link{4000.0, 0.97};
+  const auto p = fp::generate(spec, 9, &link);
+  for (std::size_t u = 0; u < p.clients.size(); ++u) {
+    BOOST_TEST(p.clients[u].speed == plain.clients[u].speed);
+    BOOST_TEST(p.clients[u].latency == 0.0);
+    BOOST_TEST(p.clients[u].bandwidth == 2.0 * 4000.0 / 0.8 / 0.97);
+    // One transfer of the model: 4000 / (bandwidth x 0.97) = 0.4 s.
+    BOOST_TEST(4000.0 / (p.clients[u].bandwidth * 0.97) == 0.4,
+               boost::test_tools::tolerance(1e-12));
+  }
+  spec.comm_time = uniform(0.2, 2.0);
+  const auto q = fp::generate(spec, 9, &link);
+  Rng rng(9, "platform.comm_time");
+  const auto times = uniform(0.2, 2.0).sample(12, rng);
+  for (std::size_t u = 0; u < q.clients.size(); ++u) {
+    BOOST_TEST(q.clients[u].bandwidth == link.bandwidth(times[u]));
+  }
+  BOOST_CHECK_THROW(fp::generate(spec, 9), std::logic_error);
+  spec.comm_time = constant(-1.0);
+  BOOST_CHECK_THROW(fp::generate(spec, 9, &link), InputError);
+}
+
 // Sample means over n = 100000 draws must lie within 5 standard errors sd/sqrt(n) of mean():
 // a false alarm has probability < 6e-7 (and the draws are seeded, so the test is deterministic).
 BOOST_AUTO_TEST_CASE(sample_means_match_exact_means) {
