@@ -164,8 +164,9 @@ void Conv2d::forward(const float* params, const ConstMatrixRef& in, MatrixRef ou
                      const LayerContext& ctx) const {
   if (ctx.lanes > 0) {
     const lanes::ConvGeom g = geom();
-    lanes::conv_forward(lanes::choose(g), g, params + param_offset(), params + bias_offset(),
-                        in.data(), lanes::groups(ctx.lanes), out.data(), *ctx.shared);
+    lanes::conv_forward(lanes::choose(g, lanes::ConvPass::kForward), g, params + param_offset(),
+                        params + bias_offset(), in.data(), lanes::groups(ctx.lanes), out.data(),
+                        *ctx.shared);
     return;
   }
   const int P = out_shape().plane(), K = patch(), O = out_shape().c;
@@ -199,16 +200,15 @@ void Conv2d::backward(const float* params, const ConstMatrixRef& in, const Const
   if (!needs.weight && !needs.bias && !needs.input) return;
   if (ctx.lanes > 0) {
     const lanes::ConvGeom g = geom();
-    const lanes::ConvAlgo algo = lanes::choose(g);
     const int groups = lanes::groups(ctx.lanes);
     if (needs.weight || needs.bias) {
-      lanes::conv_weight_grad(algo, g, in.data(), dout.data(), groups,
-                              needs.weight ? grad + param_offset() : nullptr,
+      lanes::conv_weight_grad(lanes::choose(g, lanes::ConvPass::kWeightGrad), g, in.data(),
+                              dout.data(), groups, needs.weight ? grad + param_offset() : nullptr,
                               needs.bias ? grad + bias_offset() : nullptr, *ctx.shared);
     }
     if (needs.input) {
-      lanes::conv_input_grad(algo, g, params + param_offset(), dout.data(), groups, din.data(),
-                             *ctx.shared);
+      lanes::conv_input_grad(lanes::choose(g, lanes::ConvPass::kInputGrad), g,
+                             params + param_offset(), dout.data(), groups, din.data(), *ctx.shared);
     }
     return;
   }

@@ -33,7 +33,8 @@ struct ConvGeom {
 // Which kernel computes a convolution's forward and input gradient: direct (below) or im2col in
 // lanes + one GEMM (lanes_gemm.cpp). Chosen per layer by shape (see choose()).
 enum class ConvAlgo { kDirect, kGemm };
-ConvAlgo choose(const ConvGeom& g);
+enum class ConvPass { kForward, kWeightGrad, kInputGrad };
+ConvAlgo choose(const ConvGeom& g, ConvPass pass);
 
 // Tests and bench_limit: 0 = by shape (choose), 1 = always direct, 2 = always GEMM.
 void set_conv_policy(int policy);

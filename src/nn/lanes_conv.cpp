@@ -247,12 +247,24 @@ std::atomic<int> g_policy{0};  // 0 auto, 1 direct, 2 gemm (bench and tests)
 void set_conv_policy(int policy) { g_policy.store(policy); }
 
 // Direct when the whole filter bank is small (few channels: a GEMM would have a short dimension
-// of O or C*k*k); measured in bench_limit (--conv direct|gemm), see bench/README.md.
-ConvAlgo choose(const ConvGeom& g) {
+// of O or C*k*k). Larger banks: the direct forward and input gradient (the forward kernel on dy)
+// still win while a row fills the kPixBlock pixel registers (VGG11's layers down to 4x4: 1.3-1.9x
+// the lane GEMM), the GEMM below that and for the weight gradient, whose direct kernel re-reads dy
+// per tap. Measured in bench_limit (--conv) and bench_xsmm, see bench/README.md.
+ConvAlgo choose(const ConvGeom& g, ConvPass pass) {
   const int policy = g_policy.load();
   if (policy == 1) return ConvAlgo::kDirect;
   if (policy == 2) return ConvAlgo::kGemm;
-  return g.o * g.c * g.k * g.k <= 1024 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+  if (g.o * g.c * g.k * g.k <= 1024) return ConvAlgo::kDirect;
+  switch (pass) {
+    case ConvPass::kForward:
+      return g.ow >= kPixBlock ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+    case ConvPass::kInputGrad:  // a convolution whose output is the input's (c, h, w)
+      return g.w >= kPixBlock && g.s == 1 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+    case ConvPass::kWeightGrad:
+      break;
+  }
+  return ConvAlgo::kGemm;
 }
 
 void conv_forward(ConvAlgo algo, const ConvGeom& g, const float* w, const float* bias,

@@ -71,12 +71,22 @@ BOOST_AUTO_TEST_CASE(layout_round_trip_pads_with_zeros) {
   }
 }
 
-// Every policy (direct, GEMM) against the column path (im2col + GEMM per sample column).
+// Every policy (by shape, direct, GEMM) against the column path (im2col + GEMM per sample column).
 BOOST_AUTO_TEST_CASE(convolutions_match_the_column_path) {
   const ConvCase cases[] = {
-      {1, 28, 28, 6, 5, 1, 0, 3}, {6, 12, 12, 6, 5, 1, 0, 17}, {3, 7, 9, 5, 3, 1, 1, 1},
-      {4, 8, 8, 7, 3, 2, 1, 16},  {2, 6, 5, 3, 2, 2, 0, 33},   {5, 5, 5, 17, 3, 1, 2, 2},
-      {3, 9, 9, 20, 3, 1, 1, 20}, {19, 4, 6, 9, 1, 1, 0, 5},   {2, 11, 3, 13, 3, 3, 2, 31}};
+      {1, 28, 28, 6, 5, 1, 0, 3},
+      {6, 12, 12, 6, 5, 1, 0, 17},
+      {3, 7, 9, 5, 3, 1, 1, 1},
+      {4, 8, 8, 7, 3, 2, 1, 16},
+      {2, 6, 5, 3, 2, 2, 0, 33},
+      {5, 5, 5, 17, 3, 1, 2, 2},
+      {3, 9, 9, 20, 3, 1, 1, 20},
+      {19, 4, 6, 9, 1, 1, 0, 5},
+      {2, 11, 3, 13, 3, 3, 2, 31},
+      // filter banks > 1024 weights: by shape (policy 0), direct forward and input gradient with
+      // a GEMM weight gradient, or GEMM everywhere at 3-pixel rows
+      {32, 6, 6, 40, 3, 1, 1, 17},
+      {40, 3, 3, 30, 3, 1, 1, 5}};
   uint64_t seed = 10;
   for (const ConvCase& t : cases) {
     const nn::Conv2d conv(Shape{t.c, t.h, t.w}, t.o, t.k, t.s, t.p, 3);
@@ -91,7 +101,7 @@ BOOST_AUTO_TEST_CASE(convolutions_match_the_column_path) {
     conv.forward(params.data(), x, y_ref, nn::LayerContext{false, nullptr, &shared});
     conv.backward(params.data(), x, y_ref, dy, all, g_ref.data(), dx_ref,
                   nn::LayerContext{true, nullptr, &shared});
-    for (int policy : {1, 2}) {
+    for (int policy : {0, 1, 2}) {
       nn::lanes::set_conv_policy(policy);
       const int bp = nn::lanes::padded(t.batch);
       const Matrix xl = to_lanes(x, is), dyl = to_lanes(dy, os);
@@ -115,6 +125,23 @@ BOOST_AUTO_TEST_CASE(convolutions_match_the_column_path) {
     }
   }
   nn::lanes::set_conv_policy(0);
+}
+
+// The rule by shape (bench/README.md): small banks direct; larger ones direct for the forward
+// and the input gradient while rows have >= 4 pixels, the GEMM otherwise and for dW.
+BOOST_AUTO_TEST_CASE(convolution_kernel_by_shape_and_pass) {
+  using nn::lanes::ConvAlgo;
+  using nn::lanes::ConvPass;
+  nn::lanes::set_conv_policy(0);
+  const nn::lanes::ConvGeom cnn2{6, 12, 12, 6, 8, 8, 5, 1, 0}, vgg{128, 8, 8, 256, 8, 8, 3, 1, 1},
+      vgg_2x2{512, 2, 2, 512, 2, 2, 3, 1, 1};
+  for (ConvPass p : {ConvPass::kForward, ConvPass::kWeightGrad, ConvPass::kInputGrad}) {
+    BOOST_TEST((nn::lanes::choose(cnn2, p) == ConvAlgo::kDirect));
+    BOOST_TEST((nn::lanes::choose(vgg_2x2, p) == ConvAlgo::kGemm));
+  }
+  BOOST_TEST((nn::lanes::choose(vgg, ConvPass::kForward) == ConvAlgo::kDirect));
+  BOOST_TEST((nn::lanes::choose(vgg, ConvPass::kInputGrad) == ConvAlgo::kDirect));
+  BOOST_TEST((nn::lanes::choose(vgg, ConvPass::kWeightGrad) == ConvAlgo::kGemm));
 }
 
 // Ties everywhere (small integers) and NaN: the first maximum in row-major order wins.
