@@ -154,25 +154,26 @@ Step time_model(const nn::Model& model, int b, double seconds, int trials) {
 }
 
 bench::Options parse(int argc, char** argv, std::vector<std::string>& convs) {
-  std::vector<char*> rest;
-  for (int i = 0; i < argc; ++i) {
-    if (std::string(argv[i]) == "--conv" && i + 1 < argc) {
-      convs = bench::split_commas(argv[++i]);
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  bench::Takes takes;
+  takes.extra = [&convs](CLI::App& app) {
+    app.add_option("--conv", convs,
+                   "convolution paths to compare (auto: lanes, kernel by shape;\n"
+                   "columns: im2col per sample column; direct / gemm: lanes with that\n"
+                   "kernel everywhere)")
+        ->type_name("PATHS")
+        ->delimiter(',')
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->check(CLI::IsMember({"auto", "columns", "direct", "gemm"}))
+        ->capture_default_str();
+  };
   return bench::parse_options(
-      int(rest.size()), rest.data(), defaults(), false,
-      "usage: bench_limit [--out FILE.json] [--models mlp,cnn2] [--batches 64,256,1024]\n"
-      "                   [--seconds S] [--conv auto,columns,direct,gemm]\n"
-      "Training (forward + full backward) and evaluation (forward only) throughput, one\n"
-      "thread, against the core's peak float rate measured in the same run (Eigen SGEMM\n"
-      "1024^3) with the model's exact FLOPs per sample (Model::flops), and against the\n"
-      "GEMM-bound limit of the same products timed alone with Eigen at their shapes.\n"
-      "--conv: convolution paths to compare (auto: lanes, kernel by shape; columns: im2col\n"
-      "per sample column; direct / gemm: lanes with that kernel everywhere).\n"
-      "Models missing from models/ are skipped. S seconds per measurement (best of 3).\n");
+      argc, argv, defaults(), takes, "bench_limit",
+      "Training (forward + full backward) and evaluation (forward only) throughput, one thread,\n"
+      "against the core's peak float rate measured in the same run (Eigen SGEMM 1024^3) with the\n"
+      "model's exact FLOPs per sample (Model::flops), and against the GEMM-bound limit of the\n"
+      "same products timed alone with Eigen at their shapes. Models missing from models/ are\n"
+      "skipped. S seconds per measurement (best of 3).");
 }
 
 // Selects a convolution path; false when it does not apply to the model.

@@ -71,11 +71,10 @@ int main(int argc, char** argv) {
   d.batches = {32, 256};
   d.seconds = 0.5;
   const bench::Options o = bench::parse_options(
-      argc, argv, d, false,
-      "usage: bench_local [--out FILE.json] [--models mlp,cnn2] [--batches 32,256] [--seconds S]\n"
+      argc, argv, d, bench::Takes{}, "bench_local",
       "Local-training throughput with 5 local steps (client momentum 0.9, proximal term 0.01)\n"
       "against 1 step at the same batch, one thread: 5 trials of S seconds each, alternating;\n"
-      "prints medians and their ratio, writes JSON.\n");
+      "prints medians and their ratio, writes JSON.");
   const int K = 5, trials = 5;
   std::string json = "{\n  \"local_steps\": " + std::to_string(K) + ",\n  \"results\": [\n";
   std::printf("| model | batch | 1 step samples/s | %d steps samples/s | ratio |\n", K);

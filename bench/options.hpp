@@ -1,12 +1,13 @@
-// Command-line options shared by the benchmark binaries: --out FILE.json, --models a,b,
-// --batches 16,256, --seconds S and (bench_throughput) --torch FILE.json; anything else prints
-// the binary's usage text and exits (0 for --help, 2 otherwise).
+// Command-line options shared by the benchmark binaries, parsed with CLI11: --out FILE.json,
+// --models a,b, --batches 16,256, --seconds S, (bench_throughput) --torch FILE.json, and a
+// binary's own options added by `extra`. --help prints the description and the option table
+// (exit 0); an unknown option or a bad value prints one error line and exits 2.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
-#include <stdexcept>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,44 +15,80 @@ namespace fedgrid::bench {
 
 struct Options {
   std::string out;
-  std::string torch;  // only where the usage allows it
+  std::string torch;  // only where the binary takes --torch
   std::vector<std::string> models;
   std::vector<int> batches;
   double seconds = 1.0;
 };
 
-inline std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
+// What the binary takes besides --out: the shared options it uses, and its own (`extra`).
+struct Takes {
+  bool models = true, batches = true, seconds = true, torch = false;
+  std::function<void(CLI::App&)> extra;
+};
+
+// A CLI11 check: `v` is a whole positive number (an integer if `integer`).
+inline CLI::Validator positive(bool integer) {
+  return CLI::Validator(
+      [integer](std::string& v) -> std::string {
+        try {
+          std::size_t pos = 0;
+          const double x = integer ? static_cast<double>(std::stol(v, &pos)) : std::stod(v, &pos);
+          if (pos == v.size() && x > 0) return "";
+        } catch (const std::exception&) {
+        }
+        return std::string("expects a positive ") + (integer ? "integer" : "number") + ", found '" +
+               v + "'";
+      },
+      "");
 }
 
-// Parses argv over `defaults`; `with_torch` accepts --torch.
-inline Options parse_options(int argc, char** argv, Options defaults, bool with_torch,
-                             const char* usage) {
+// Parses argv over `defaults` (shown in --help); exits on --help and on bad input.
+inline Options parse_options(int argc, char** argv, Options defaults, const Takes& takes,
+                             const std::string& name, const std::string& description) {
   Options o = std::move(defaults);
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--out") {
-      o.out = value();
-    } else if (a == "--torch" && with_torch) {
-      o.torch = value();
-    } else if (a == "--models") {
-      o.models = split_commas(value());
-    } else if (a == "--batches") {
-      o.batches.clear();
-      for (const auto& b : split_commas(value())) o.batches.push_back(std::stoi(b));
-    } else if (a == "--seconds") {
-      o.seconds = std::stod(value());
-    } else {
-      std::fputs(usage, stdout);
-      std::exit(a == "--help" || a == "-h" ? 0 : 2);
-    }
+  CLI::App app(description, name);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--out", o.out, "the JSON file to write")
+      ->type_name("FILE.json")
+      ->capture_default_str();
+  if (takes.torch) {
+    app.add_option("--torch", o.torch, "PyTorch's numbers (bench/torch_throughput.py)")
+        ->type_name("FILE.json")
+        ->capture_default_str();
+  }
+  if (takes.models) {
+    app.add_option("--models", o.models, "models/NAME.yaml, comma-separated")
+        ->type_name("NAMES")
+        ->delimiter(',')
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->capture_default_str();
+  }
+  if (takes.batches) {
+    app.add_option("--batches", o.batches, "batch sizes, comma-separated")
+        ->type_name("B1,B2")
+        ->delimiter(',')
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+        ->check(positive(true))
+        ->capture_default_str();
+  }
+  if (takes.seconds) {
+    app.add_option("--seconds", o.seconds, "seconds per measurement")
+        ->type_name("S")
+        ->check(positive(false))
+        ->capture_default_str();
+  }
+  if (takes.extra) takes.extra(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: error: %s (see %s --help)\n", name.c_str(), e.what(), name.c_str());
+    std::exit(2);
   }
   return o;
 }

@@ -36,13 +36,13 @@ bench::Options defaults() {
 }
 
 bench::Options parse(int argc, char** argv) {
+  bench::Takes takes;
+  takes.torch = true;
   return bench::parse_options(
-      argc, argv, defaults(), true,
-      "usage: bench_throughput [--out FILE.json] [--torch TORCH.json] [--models mlp,cnn2,vgg11]"
-      "\n                        [--batches 16,256,2048] [--seconds S]\n"
-      "Times Model::loss_and_gradient (forward + full backward, one thread) for each model\n"
-      "and batch: one untimed warm-up step, then steps until S seconds have passed (at least\n"
-      "one). PyTorch numbers come from bench/torch_throughput.py.\n");
+      argc, argv, defaults(), takes, "bench_throughput",
+      "Times Model::loss_and_gradient (forward + full backward, one thread) for each model and\n"
+      "batch: one untimed warm-up step, then steps until S seconds have passed (at least one).\n"
+      "PyTorch numbers come from bench/torch_throughput.py.");
 }
 
 struct Result {

@@ -1,5 +1,5 @@
-// The options of fedgrid run / validate / platform / plan, parsed in one place: each command
-// names the flags it takes, any other is an error (exit 2) naming it.
+// What the command line gives each command: fedgrid run / validate / platform / plan fill
+// Options, fedgrid sweep SweepOptions (parsed and checked by app/cli.cpp with CLI11).
 #pragma once
 
 #include <cstdint>
@@ -17,23 +17,21 @@ struct Options {
   std::vector<std::string> sets;
   std::optional<uint64_t> seed;
   bool quiet = false;
-  bool help = false;
-  bool force = false;        // run: replace a finished or stopped run in -o DIR
-  bool allow_large = false;  // skip the run size check (io/memory_estimate.hpp)
-  int threads = 0;           // 0 = every core
-  std::vector<std::string> engine_args;
+  bool force = false;                    // run: replace a finished or stopped run in -o DIR
+  bool allow_large = false;              // skip the run size check (io/memory_estimate.hpp)
+  int threads = 0;                       // 0 = every core
+  std::vector<std::string> engine_args;  // "--cfg=..." and "--log=..." in the order given
   int checkpoint_every = 0;
   std::string resume;           // run folder to continue
   util::ProgressMode progress;  // --progress (run)
 };
 
-// "--flag=value" as "--flag value" for the flags that take a value (the usual GNU form); a
-// switch given a value is an error. --set=, --cfg= and --log= are left whole.
-std::vector<std::string> split_equals(const std::vector<std::string>& args, const std::string& cmd);
-
-// Parses `args` of command `cmd`; `allowed` lists the flags this command takes ("-o --set ...").
-// --cfg=/--log= values are checked against the SimGrid allow-list. Throws util::InputError.
-Options parse_options(const std::vector<std::string>& args, const std::string& cmd,
-                      const std::string& allowed);
+struct SweepOptions {
+  std::string file, out, emit;
+  std::vector<std::string> sets;
+  int jobs = 1;
+  int threads = 0;  // per run; 0 = cores / jobs locally, 1 in emitted jobs
+  bool dry_run = false, collect = false, quiet = false, allow_large = false;
+};
 
 }  // namespace fedgrid::app

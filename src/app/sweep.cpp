@@ -1,5 +1,5 @@
-// `fedgrid sweep`: option parsing, validation of every run, dry run, job emission (Slurm array,
-// GNU parallel) and result collection. The local process pool lives in sweep_pool.cpp.
+// `fedgrid sweep` (its options: app/cli_commands.cpp): validation of every run, dry run, job
+// emission (Slurm array, GNU parallel) and result collection. The process pool: sweep_pool.cpp.
 #include "app/sweep.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -26,134 +26,6 @@
 namespace fedgrid::app {
 
 namespace fs = std::filesystem;
-
-static const char* kSweepHelp =
-    "usage: fedgrid sweep SWEEP.yaml [-o DIR] [-j N] [--threads T] [--set key=value]... [--quiet]\n"
-    "                     [--allow-large]\n"
-    "                     [--dry-run | --emit slurm|parallel | --collect]\n"
-    "Runs every combination of the sweep file's axes, each as `fedgrid run BASE -o\n"
-    "DIR/runs/<id> --set ...` in its own process, N at a time (default 1), with a progress line\n"
-    "on stderr. A run whose folder holds a complete summary.json for the same resolved scenario\n"
-    "and seed is skipped, so an interrupted sweep resumes; SIGINT/SIGTERM stop the running runs\n"
-    "after their current round with a checkpoint, and the next sweep continues them from it\n"
-    "(fedgrid run --resume). Then writes DIR/index.csv (one row per run),\n"
-    "DIR/aggregate.csv (mean and Student-t 95% confidence interval over seeds) and sweep.json.\n"
-    "DIR defaults to results/<sweep name>; logs go to DIR/logs/<id>.log (first line: the "
-    "command).\n"
-    "\n"
-    "  --dry-run        list the runs (id, state, overrides) without running anything\n"
-    "  --emit slurm     write DIR/jobs.txt and DIR/sweep.sbatch, a Slurm array job with one\n"
-    "                   task per run not yet complete (-j N caps concurrent tasks: %N);\n"
-    "                   submit with `sbatch DIR/sweep.sbatch`, then use --collect\n"
-    "  --emit parallel  write DIR/jobs.txt, one command per line, for GNU parallel:\n"
-    "                   `parallel -j N < DIR/jobs.txt` or `parallel --sshloginfile hosts.txt\n"
-    "                   < DIR/jobs.txt` (same paths on every host), then use --collect\n"
-    "                   (emitted jobs of runs stopped with a checkpoint, e.g. by Slurm's\n"
-    "                   SIGTERM at the time limit, are `fedgrid run --resume`: emit again)\n"
-    "                   Every job line is one fedgrid command, each word quoted for the shell;\n"
-    "                   control characters in paths or values are refused, and with slurm -o\n"
-    "                   must be a plain path (#SBATCH lines cannot quote)\n"
-    "  --collect        build index.csv and aggregate.csv from the run folders\n"
-    "  --threads T      threads of each run (fedgrid run --threads; default: cores / N locally,\n"
-    "                   1 in emitted jobs, where it also sets --cpus-per-task)\n"
-    "  --set key=value  an extra override applied to every run, after the sweep's own\n"
-    "  --allow-large    passed to every run (fedgrid run --allow-large: no size check)\n"
-    "\n"
-    "Sweep file:\n"
-    "  name: my-sweep                    # default: the file name\n"
-    "  base: ../scenarios/paper/mlp-salf.yaml   # or a list of scenario files (axis 'scenario')\n"
-    "  target_accuracy: 0.7              # for time_to_target (optional)\n"
-    "  time_limit: 400                   # for test_accuracy_at_limit (default: time_budget)\n"
-    "  set: {algorithm.rounds: 50}       # overrides for every run\n"
-    "  grid:                             # cartesian product: a list, or a mapping label: value\n"
-    "    algorithm.name: [salf, adel-fl]\n"
-    "    seed: [1, 2, 3]                 # replicates: aggregate.csv averages over them\n"
-    "  zip:                              # named groups of equal-length lists, advanced together\n"
-    "    platform:\n"
-    "      label: [homogeneous, lognormal-1]\n"
-    "      platform.generate.speed: [{dist: constant, value: 1250},\n"
-    "                                {dist: lognormal, median: 758.16, sigma: 1}]\n"
-    "  slurm: {options: [--time=00:30:00]}   # extra #SBATCH lines\n"
-    "Run ids join the axis labels (scenario, grid keys, zip groups, seed) with '_'.\n"
-    "index.csv's status: complete, diverged (a NaN/inf loss or parameter stopped the run: no\n"
-    "accuracy; not run again), failed, stopped (resumable), incomplete, missing or stale.\n"
-    "Exit codes: 0 all runs complete or diverged, 1 some run failed or is missing, 2 bad input.\n";
-
-struct SweepOptions {
-  std::string file, out, emit;
-  std::vector<std::string> sets;
-  int jobs = 1;
-  int threads = 0;  // per run; 0 = cores / jobs locally, 1 in emitted jobs
-  bool dry_run = false, collect = false, quiet = false, help = false, allow_large = false;
-};
-
-static SweepOptions parse_sweep_options(const std::vector<std::string>& given) {
-  const std::vector<std::string> args = split_equals(given, "sweep");
-  SweepOptions o;
-  auto value = [&](std::size_t& i) {
-    if (i + 1 >= args.size()) throw util::InputError("sweep: " + args[i] + " expects a value");
-    return args[++i];
-  };
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "-h") {
-      o.help = true;
-    } else if (a == "-o" || a == "--out") {
-      o.out = value(i);
-    } else if (a == "-j" || a == "--jobs" || (a.rfind("-j", 0) == 0 && a.size() > 2)) {
-      std::string v = a.size() > 2 && a[1] == 'j' ? a.substr(2) : value(i);
-      std::size_t pos = 0;
-      try {
-        o.jobs = std::stoi(v, &pos);
-      } catch (const std::exception&) {
-        pos = 0;
-      }
-      if (pos != v.size() || o.jobs < 1 || o.jobs > 4096) {
-        throw util::InputError("sweep: -j expects an integer in [1, 4096], found '" + v + "'");
-      }
-    } else if (a == "--threads") {
-      std::string v = value(i);
-      std::size_t pos = 0;
-      try {
-        o.threads = std::stoi(v, &pos);
-      } catch (const std::exception&) {
-        pos = 0;
-      }
-      if (pos != v.size() || o.threads < 1 || o.threads > 4096) {
-        throw util::InputError("sweep: --threads expects an integer in [1, 4096], found '" + v +
-                               "'");
-      }
-    } else if (a == "--set") {
-      o.sets.push_back(value(i));
-    } else if (a.rfind("--set=", 0) == 0) {
-      o.sets.push_back(a.substr(6));
-    } else if (a == "--emit") {
-      o.emit = value(i);
-      if (o.emit != "slurm" && o.emit != "parallel") {
-        throw util::InputError("sweep: --emit expects slurm or parallel, found '" + o.emit + "'");
-      }
-    } else if (a == "--dry-run" || a == "-n") {
-      o.dry_run = true;
-    } else if (a == "--collect") {
-      o.collect = true;
-    } else if (a == "--allow-large") {
-      o.allow_large = true;
-    } else if (a == "--quiet" || a == "-q") {
-      o.quiet = true;
-    } else if (!a.empty() && a[0] == '-') {
-      throw util::InputError("sweep: unknown option '" + a + "' (see fedgrid sweep --help)");
-    } else if (o.file.empty()) {
-      o.file = a;
-    } else {
-      throw util::InputError("sweep: unexpected argument '" + a + "'");
-    }
-  }
-  if (!o.help && o.file.empty()) throw util::InputError("sweep: expects a SWEEP.yaml");
-  if (o.dry_run + o.collect + !o.emit.empty() > 1) {
-    throw util::InputError("sweep: --dry-run, --emit and --collect exclude each other");
-  }
-  return o;
-}
 
 // Turns a scenario error of run `run` into a sweep-file error: blamed on the override whose key
 // matches the key named in the message (the last one applied wins; the scenario file:line the
@@ -316,12 +188,7 @@ static void dry_run(const std::vector<RunSpec>& runs, const std::vector<RunExpec
               runs.size() - done - diverged, out.c_str());
 }
 
-int cmd_sweep(const std::vector<std::string>& args) {
-  SweepOptions o = parse_sweep_options(args);
-  if (o.help) {
-    std::fputs(kSweepHelp, stdout);
-    return 0;
-  }
+int cmd_sweep(const SweepOptions& o) {
   SweepSpec spec = load_sweep(o.file, o.sets);
   std::vector<RunSpec> runs = expand_runs(spec);
   if (o.allow_large) {

@@ -2,11 +2,10 @@
 // skipping complete ones), or emits a Slurm array / GNU parallel job list, or collects results.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "app/options.hpp"
 
 namespace fedgrid::app {
 
-int cmd_sweep(const std::vector<std::string>& args);
+int cmd_sweep(const SweepOptions& o);
 
 }  // namespace fedgrid::app
