@@ -34,14 +34,14 @@ std::string indent(const std::string& text, std::size_t n) {
   return out;
 }
 
-// `words` after `lead`, wrapped at kHelpWidth; continuation lines indented by `indent`.
+// `words` after `lead`, wrapped at kHelpWidth; continuation lines indented by `next`.
 std::string wrap_words(const std::string& lead, const std::vector<std::string>& words,
-                       std::size_t indent) {
+                       std::size_t next) {
   std::string out = lead, line = lead;
   for (const std::string& w : words) {
-    if (line.size() + 1 + w.size() > kHelpWidth && line.size() > std::max(lead.size(), indent)) {
+    if (line.size() + 1 + w.size() > kHelpWidth && line.size() > std::max(lead.size(), next)) {
       out += "\n";
-      line = std::string(indent, ' ') + w;
+      line = std::string(next, ' ') + w;
       out += line;
     } else {
       line += " " + w;
@@ -104,8 +104,7 @@ std::string wrap(const std::string& text, std::size_t width) {
   return out;
 }
 
-std::vector<std::string> synopses(const CLI::App& cmd, const std::string& lead,
-                                  std::size_t indent) {
+std::vector<std::string> synopses(const CLI::App& cmd, const std::string& lead, std::size_t next) {
   const CLI::Option* resume = cmd.get_option_no_throw("--resume");
   std::vector<std::string> words, resume_words;
   if (resume) resume_words.push_back("--resume " + resume->get_type_name());
@@ -131,8 +130,8 @@ std::vector<std::string> synopses(const CLI::App& cmd, const std::string& lead,
     words.push_back(w);
     if (resume && !ends_with(group, kNewRunOnly)) resume_words.push_back(w);
   }
-  std::vector<std::string> out{wrap_words(lead, words, indent)};
-  if (resume) out.push_back(wrap_words(lead, resume_words, indent));
+  std::vector<std::string> out{wrap_words(lead, words, next)};
+  if (resume) out.push_back(wrap_words(lead, resume_words, next));
   return out;
 }
 
