@@ -6,6 +6,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "nn/lanes.hpp"
 #include "nn/model.hpp"
 #include "options.hpp"
+#include "util/json.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -200,7 +202,8 @@ void print_and_write(const std::vector<Row>& rows, const std::vector<double>& pe
   std::printf(" measured before, between and after the models)\n");
   std::printf("%-6s %5s %-7s %9s %9s %8s %8s %6s %6s %9s %6s\n", "model", "batch", "conv",
               "train/s", "eval/s", "MF/train", "MF/fwd", "train%", "eval%", "GEMMlim/s", "ratio");
-  std::string json = "{\n  \"results\": [";
+  util::Json json;
+  json["results"] = util::Json::array();
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     const double train = r.batch / r.step.train_s, eval = r.batch / r.step.eval_s;
@@ -211,28 +214,29 @@ void print_and_write(const std::vector<Row>& rows, const std::vector<double>& pe
                 r.model.c_str(), r.batch, r.conv.c_str(), train, eval, r.flops.training() * 1e-6,
                 r.flops.forward * 1e-6, 100 * train_gf / peak, 100 * eval_gf / peak, limit,
                 train / limit);
-    char row[1024];
-    std::snprintf(
-        row, sizeof row,
-        "%s\n    {\"model\": \"%s\", \"batch\": %d, \"conv\": \"%s\", "
-        "\"train_samples_per_s\": %.6g, \"eval_samples_per_s\": %.6g, "
-        "\"flops_forward\": %.0f, \"flops_backward\": %.0f, \"flops_skipped\": %.0f, "
-        "\"train_gflops\": %.4g, \"eval_gflops\": %.4g, \"train_fraction_of_peak\": %.4g, "
-        "\"eval_fraction_of_peak\": %.4g, \"gemm_limit_samples_per_s\": %.6g, "
-        "\"ratio_to_gemm_limit\": %.4g, \"gemm_gflops_at_shapes\": %.4g}",
-        i ? "," : "", r.model.c_str(), r.batch, r.conv.c_str(), train, eval, r.flops.forward,
-        r.flops.backward, r.flops.skipped, train_gf, eval_gf, train_gf / peak, eval_gf / peak,
-        limit, train / limit, r.gemm_flops / r.gemm_s * 1e-9);
-    json += row;
+    util::Json row;
+    row["model"] = r.model;
+    row["batch"] = r.batch;
+    row["conv"] = r.conv;
+    row["train_samples_per_s"] = util::significant(train, 6);
+    row["eval_samples_per_s"] = util::significant(eval, 6);
+    row["flops_forward"] = std::llround(r.flops.forward);
+    row["flops_backward"] = std::llround(r.flops.backward);
+    row["flops_skipped"] = std::llround(r.flops.skipped);
+    row["train_gflops"] = util::significant(train_gf, 4);
+    row["eval_gflops"] = util::significant(eval_gf, 4);
+    row["train_fraction_of_peak"] = util::significant(train_gf / peak, 4);
+    row["eval_fraction_of_peak"] = util::significant(eval_gf / peak, 4);
+    row["gemm_limit_samples_per_s"] = util::significant(limit, 6);
+    row["ratio_to_gemm_limit"] = util::significant(train / limit, 4);
+    row["gemm_gflops_at_shapes"] = util::significant(r.gemm_flops / r.gemm_s * 1e-9, 4);
+    json["results"].push_back(row);
   }
-  char tail[256];
-  std::snprintf(tail, sizeof tail,
-                "\n  ],\n  \"peak_gflops\": %.4g,\n  \"peak_gflops_end\": %.4g,\n  "
-                "\"peak_what\": \"Eigen SGEMM 1024^3, 1 thread, max over the run\"\n}\n",
-                peak, peaks.back());
-  json += tail;
+  json["peak_gflops"] = util::significant(peak, 4);
+  json["peak_gflops_end"] = util::significant(peaks.back(), 4);
+  json["peak_what"] = "Eigen SGEMM 1024^3, 1 thread, max over the run";
   std::filesystem::create_directories(std::filesystem::path(out).parent_path());
-  std::ofstream(out) << json;
+  std::ofstream(out) << util::json_text(json);
   std::printf("wrote %s\n", out.c_str());
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -14,6 +15,7 @@
 #include "io/scenario.hpp"
 #include "nn/model.hpp"
 #include "options.hpp"
+#include "util/json.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -76,10 +78,11 @@ int main(int argc, char** argv) {
       "against 1 step at the same batch, one thread: 5 trials of S seconds each, alternating;\n"
       "prints medians and their ratio, writes JSON.");
   const int K = 5, trials = 5;
-  std::string json = "{\n  \"local_steps\": " + std::to_string(K) + ",\n  \"results\": [\n";
+  util::Json json;
+  json["local_steps"] = K;
+  json["results"] = util::Json::array();
   std::printf("| model | batch | 1 step samples/s | %d steps samples/s | ratio |\n", K);
   std::printf("|---|---|---|---|---|\n");
-  bool first = true;
   for (const auto& name : o.models) {
     const nn::Model model = nn::Model::build(
         io::load_model_spec(std::string(FEDGRID_SOURCE_DIR) + "/models/" + name + ".yaml"));
@@ -96,16 +99,13 @@ int main(int argc, char** argv) {
       std::printf("| %s | %d | %.0f | %.0f | %.3f |\n", name.c_str(), b, median(one), median(many),
                   median(ratio));
       std::fflush(stdout);
-      char row[256];
-      std::snprintf(row, sizeof row,
-                    "%s    {\"model\": \"%s\", \"batch\": %d, \"one_step\": %.1f, "
-                    "\"k_steps\": %.1f, \"ratio\": %.4f}",
-                    first ? "" : ",\n", name.c_str(), b, median(one), median(many), median(ratio));
-      json += row;
-      first = false;
+      json["results"].push_back({{"model", name},
+                                 {"batch", b},
+                                 {"one_step", std::round(median(one) * 10) / 10},
+                                 {"k_steps", std::round(median(many) * 10) / 10},
+                                 {"ratio", std::round(median(ratio) * 1e4) / 1e4}});
     }
   }
-  json += "\n  ]\n}\n";
-  if (!o.out.empty()) std::ofstream(o.out) << json;
+  if (!o.out.empty()) std::ofstream(o.out) << util::json_text(json);
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "options.hpp"
 #include "plan/planner.hpp"
+#include "util/json.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
       law(K::kGamma, 3),       law(K::kLognormal, 1),     law(K::kWeibull, 0.7),
       law(K::kPareto, 1.5),    law(K::kEmpirical, 0)};
   const int trials = 7;
-  std::string json = "[\n";
+  util::Json json = util::Json::array();
   std::printf("ADEL-FL plan, 20 clients x 100 rounds, T_max 400: median of %d trials [ms]\n",
               trials);
   std::printf("%-28s %4s %10s %10s %8s\n", "law", "L", "cold", "warm", "m*");
@@ -99,13 +100,13 @@ int main(int argc, char** argv) {
       }
       std::printf("%-28s %4d %10.2f %10.2f %8.4f\n", l.describe().c_str(), L, median(cold),
                   median(warm), m);
-      json += std::string(json.size() > 2 ? ",\n" : "") + "  {\"law\": \"" + l.describe() +
-              "\", \"L\": " + std::to_string(L) + ", \"cold_ms\": " + std::to_string(median(cold)) +
-              ", \"warm_ms\": " + std::to_string(median(warm)) + "}";
+      json.push_back({{"law", l.describe()},
+                      {"L", L},
+                      {"cold_ms", std::round(median(cold) * 1e6) / 1e6},
+                      {"warm_ms", std::round(median(warm) * 1e6) / 1e6}});
     }
   }
-  json += "\n]\n";
-  std::ofstream(out) << json;
+  std::ofstream(out) << util::json_text(json);
   std::printf("wrote %s\n", out.c_str());
   return 0;
 }

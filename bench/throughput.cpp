@@ -1,8 +1,6 @@
 // bench_throughput: training throughput (samples/s of forward + backward, one thread) of the MLP,
 // CNN2 and VGG11 at several batch sizes, next to PyTorch's on the same machine (the JSON written
 // by bench/torch_throughput.py), printed as a table and written as JSON.
-#include <yaml-cpp/yaml.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include "nn/model.hpp"
 #include "options.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/rng.hpp"
 
 namespace {
@@ -81,18 +80,25 @@ Result measure(const std::string& name, int batch, double seconds) {
   return r;
 }
 
-// Fills the PyTorch columns from torch_throughput.py's JSON (read with yaml-cpp: JSON is YAML).
+// Fills the PyTorch columns from torch_throughput.py's JSON (util::InputError naming the file
+// when it is not that JSON).
 void add_torch(std::vector<Result>& results, const std::string& path, std::string& torch_version) {
   if (!std::filesystem::exists(path)) return;
-  const YAML::Node doc = YAML::LoadFile(path);
-  torch_version = doc["torch"].as<std::string>("?");
-  for (const auto& row : doc["results"]) {
-    for (Result& r : results) {
-      if (row["model"].as<std::string>() != r.model || row["batch"].as<int>() != r.batch) continue;
-      r.torch1 = row["threads_1"]["samples_per_s"].as<double>();
-      r.torch_all = row["threads_all"]["samples_per_s"].as<double>();
-      r.torch_threads = row["threads_all"]["threads"].as<int>();
+  const std::string expected = "torch_throughput.py's JSON ({torch, results: [...]})";
+  const util::Json doc = util::read_json_file(path, expected);
+  try {
+    torch_version = doc.value("torch", std::string("?"));
+    for (const auto& row : doc.at("results")) {
+      for (Result& r : results) {
+        if (row.at("model").get<std::string>() != r.model || row.at("batch").get<int>() != r.batch)
+          continue;
+        r.torch1 = row.at("threads_1").at("samples_per_s").get<double>();
+        r.torch_all = row.at("threads_all").at("samples_per_s").get<double>();
+        r.torch_threads = row.at("threads_all").at("threads").get<int>();
+      }
     }
+  } catch (const util::Json::exception& e) {
+    util::throw_input_error(path, 0, "", expected, std::string("another shape (") + e.what() + ")");
   }
 }
 
@@ -100,21 +106,26 @@ void write_json(const std::vector<Result>& results, const bench::Options& o,
                 const std::string& tv) {
   std::filesystem::path p(o.out);
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  std::ofstream f(o.out);
-  f << "{\n \"what\": \"training throughput, samples/s of forward + backward (gradient only)\",\n"
-    << " \"fedgrid_threads\": 1,\n \"seconds_per_measurement\": " << o.seconds
-    << ",\n \"torch\": \"" << tv << "\",\n \"results\": [\n";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const Result& r = results[i];
-    f << "  {\"model\": \"" << r.model << "\", \"batch\": " << r.batch
-      << ", \"fedgrid_samples_per_s\": " << r.rate << ", \"iterations\": " << r.iterations
-      << ", \"seconds\": " << r.seconds << ", \"torch_1thread_samples_per_s\": " << r.torch1
-      << ", \"torch_all_threads_samples_per_s\": " << r.torch_all
-      << ", \"torch_all_threads\": " << r.torch_threads
-      << ", \"ratio_vs_torch_1thread\": " << (r.torch1 > 0 ? r.rate / r.torch1 : 0) << "}"
-      << (i + 1 < results.size() ? "," : "") << "\n";
+  util::Json j;
+  j["what"] = "training throughput, samples/s of forward + backward (gradient only)";
+  j["fedgrid_threads"] = 1;
+  j["seconds_per_measurement"] = o.seconds;
+  j["torch"] = tv;
+  j["results"] = util::Json::array();
+  for (const Result& r : results) {
+    util::Json row;
+    row["model"] = r.model;
+    row["batch"] = r.batch;
+    row["fedgrid_samples_per_s"] = util::significant(r.rate, 6);
+    row["iterations"] = r.iterations;
+    row["seconds"] = util::significant(r.seconds, 6);
+    row["torch_1thread_samples_per_s"] = util::significant(r.torch1, 6);
+    row["torch_all_threads_samples_per_s"] = util::significant(r.torch_all, 6);
+    row["torch_all_threads"] = r.torch_threads;
+    row["ratio_vs_torch_1thread"] = util::significant(r.torch1 > 0 ? r.rate / r.torch1 : 0, 6);
+    j["results"].push_back(row);
   }
-  f << " ]\n}\n";
+  std::ofstream(o.out) << util::json_text(j);
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(build-essential cmake pkg-config python3 python3-matplotlib python3-pandas python3-venv libsimgrid-dev libeigen3-dev libyaml-cpp-dev
-          libboost-test-dev zlib1g-dev libcli11-dev dataset-fashion-mnist)
+          libboost-test-dev zlib1g-dev libcli11-dev nlohmann-json3-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

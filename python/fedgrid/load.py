@@ -123,6 +123,8 @@ def read_json(path):
 class Run:
     """One run folder. DataFrames: rounds, clients, layers, plan, partition, availability (None
     when the file is absent); dicts: summary, manifest, wall. Files are read on first use.
+    Wall-clock times are in wall (wall.json; .wall_seconds is its total), not in summary:
+    summary.json is a result, the same bytes for the same scenario and seed on any --threads.
 
     Asynchronous runs (`fedbuff`, `fedasync`; .asynchronous is True) have one rounds row per
     server update, numbered by `version` instead of `round` (.step names the column), one
@@ -154,6 +156,12 @@ class Run:
                 self._cache[name] = read_json(f) if os.path.exists(f) else None
             return self._cache[name]
         raise AttributeError(name)
+
+    @property
+    def wall_seconds(self):
+        """Wall-clock seconds of the run (wall.json's wall_seconds), None without wall.json."""
+        w = self.wall
+        return None if not w or w.get("wall_seconds") is None else float(w["wall_seconds"])
 
     @property
     def complete(self):

@@ -176,8 +176,8 @@ INDEX = [
        "or before time_limit", "not complete; timing-only"),
     _c("time_to_target", "float", S, "t_end of the first round whose test accuracy reached the "
        "sweep's target_accuracy", "never reached; no target; not complete"),
-    _c("heterogeneity", "float", "", "coefficient of variation of the client speeds",
-       "neither complete nor diverged"),
+    _c("heterogeneity", "float", "", "coefficient of variation of the client speeds "
+       "(summary.json's `speed_cv`)", "neither complete nor diverged"),
     _c("wall_seconds", "float", WALL, "wall-clock time of the run (wall.json)",
        "not complete"),
 ]
@@ -198,7 +198,8 @@ AGGREGATE = [
     _c(c.name + "_ci95", "float", c.unit, "Student-t 95% half-width over those runs (0 if "
        "they are equal)", "fewer than 2 values"))]
 
-# JSON files: keys with their JSON type (number, integer, string, boolean, array).
+# JSON files: keys with their JSON type (number, integer, string, boolean, array, object); null
+# stands for "no value" (the `empty when` column says when).
 SUMMARY = [
     _c("complete", "boolean", "", "false when the run was stopped by a signal (resumable) or "
        "diverged"),
@@ -220,16 +221,32 @@ SUMMARY = [
     _c("params", "integer", "", "model parameters"),
     _c("rounds", "integer", "rounds", "rounds done (async: server updates)"),
     _c("virtual_time", "number", S, "virtual time at the end"),
-    _c("m", "number", "", "batch factor of the paper's batch rule (1 unless planned)"),
+    _c("batch_factor", "number", "", "batch factor m of the paper's batch rule (1 unless "
+       "planned)"),
+    _c("m", "number", "", "deprecated alias of `batch_factor` (kept for one release)"),
     _c("final_test_accuracy", "number", "fraction", "test accuracy of the last evaluation",
        "null: no evaluation (timing-only)"),
     _c("final_test_loss", "number", "nats", "test loss of the last evaluation",
        "null: same, or not finite (diverged)"),
     _c("final_val_accuracy", "number", "fraction", "validation accuracy of the last evaluation",
        "null: no validation"),
+    _c("final_evaluation_round", "integer", "rounds", "the round (async: server update) of the "
+       "last evaluation, the one the final_* values come from", "null: no evaluation "
+       "(timing-only)"),
+    _c("final_evaluation_time", "number", S, "virtual time of the last evaluation (its round's "
+       "t_end)", "null: no evaluation (timing-only)"),
+    _c("test_accuracy_at_budget", "number", "fraction", "test accuracy of the last evaluation at "
+       "or before `algorithm.time_budget` (t_end <= T_max)", "null: no time budget, or no "
+       "evaluation by then"),
+    _c("test_loss_at_budget", "number", "nats", "test loss of that evaluation", "null: same, or "
+       "not finite"),
+    _c("time_to_target", "number", S, "virtual time (t_end) of the first evaluation whose test "
+       "accuracy reached `evaluation.target_accuracy`", "null: no target set, or never reached"),
     _c("platform", "string", "", "platform file name (`platform.xml` when generated, "
        "`host-slots` with `clients_per_round` below the population)"),
-    _c("heterogeneity", "number", "", "coefficient of variation of the client speeds"),
+    _c("speed_cv", "number", "", "coefficient of variation of the client speeds (standard "
+       "deviation / mean)"),
+    _c("heterogeneity", "number", "", "deprecated alias of `speed_cv` (kept for one release)"),
     _async("concurrency", "integer", "jobs", "client jobs in flight at any time (C)"),
     _async("buffer", "integer", "updates", "client updates per server update (M; 1 for "
            "`fedasync`)"),
@@ -238,7 +255,8 @@ SUMMARY = [
 # Keys summary.json has only in some runs (stopped, diverged): not in every complete run.
 OPTIONAL_KEYS = ("stopped_by", "diverged", "diverged_round", "diverged_in")
 MANIFEST = [
-    _c("fedgrid_version", "string", "", "FedGrid version"),
+    _c("fedgrid_version", "string", "", "FedGrid version (the project version in "
+       "CMakeLists.txt)"),
     _c("git_revision", "string", "", "git revision of the build"),
     _c("simgrid_version", "string", "", "SimGrid version"),
     _c("eigen_version", "string", "", "Eigen version"),
@@ -255,7 +273,10 @@ MANIFEST = [
     _c("host", "string", "", "host name"),
     _c("started", "string", "", "UTC time the run started, ISO 8601 (resumed runs keep the "
        "first start)"),
-    _c("resolved_scenario", "string", "", "the scenario after --set overrides, as YAML text"),
+    _c("resolved_scenario", "object", "", "the scenario after --set overrides (mappings -> "
+       "objects, lists -> arrays, scalars -> numbers, booleans, null or strings by their YAML "
+       "form) with the default of every key the loader read and the file left out; `--seed` is "
+       "not in it (see `seed`)"),
 ]
 WALL_JSON = [
     _c("wall_seconds", "number", WALL, "the whole run after data loading"),

@@ -12,17 +12,19 @@ sys.path.insert(0, os.path.join(ROOT, "python"))  # this checkout's package, ins
 import fedgrid  # noqa: E402
 
 CI = os.path.join(ROOT, "scenarios", "ci")
-# name: (scenario, overrides): deadline rounds, device churn (failed/offline, availability.csv),
-# local steps (steps columns), timing-only wait-for-all (no accuracy, no deadline), asynchronous
-# FedBuff (5 server updates), asynchronous FedAsync with device churn, a run that diverges
-# (lr 1e6: NaN loss, exit 3), re-planning (plan.csv's plan column).
+# name: (scenario, overrides): deadline rounds (with a target accuracy), device churn
+# (failed/offline, availability.csv), local steps (steps columns), timing-only wait-for-all (no
+# accuracy, no deadline), asynchronous FedBuff (5 server updates, a target accuracy),
+# asynchronous FedAsync with device churn, a run that diverges (lr 1e6: NaN loss, exit 3),
+# re-planning (plan.csv's plan column).
 RUNS = {
-    "deadline": ("synthetic-deadline.yaml", {"evaluation.every": 4}),
+    "deadline": ("synthetic-deadline.yaml", {"evaluation.every": 4,
+                                             "evaluation.target_accuracy": 0.6}),
     "failures": ("failures.yaml", {}),
     "local": ("local-steps.yaml", {}),
     "timing": ("fedavg-timing.yaml", {"algorithm.rounds": 20}),
     "replanning": ("replanning.yaml", {"algorithm.rounds": 20, "algorithm.time_budget": 80}),
-    "async": ("async.yaml", {"algorithm.rounds": 5}),
+    "async": ("async.yaml", {"algorithm.rounds": 5, "evaluation.target_accuracy": 0.3}),
     "fedasync": ("failures.yaml", {"algorithm": {"name": "fedasync", "rounds": 40,
                                                  "concurrency": 10},
                                    "training.momentum": None, "evaluation.every": 10}),

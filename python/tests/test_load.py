@@ -12,6 +12,8 @@ import pytest
 import fedgrid
 from fedgrid import schema
 
+from conftest import CI
+
 
 def raw(path):
     with open(path, newline="") as f:
@@ -84,6 +86,54 @@ def test_other_files(runs):
     assert run.summary["rounds"] == 40 and run.manifest["seed"] == 7
     assert run.wall["threads"] == 1
     assert fedgrid.load_run(runs["timing"]).plan["deadline"].isna().all()
+
+
+def expected_milestones(run):
+    """final_evaluation_*, *_at_budget and time_to_target computed here from rounds.csv, with the
+    budget and target of the manifest's resolved scenario (defaults filled in)."""
+    resolved = run.manifest["resolved_scenario"]
+    budget = resolved["algorithm"]["time_budget"]  # (a default when the file has none)
+    target = resolved.get("evaluation", {}).get("target_accuracy")
+    ev = run.evaluations()
+    out = {"final_evaluation_round": None, "final_evaluation_time": None,
+           "test_accuracy_at_budget": None, "test_loss_at_budget": None, "time_to_target": None}
+    if len(ev):
+        out["final_evaluation_round"] = int(ev[run.step].iloc[-1])
+        out["final_evaluation_time"] = float(ev["t_end"].iloc[-1])
+        within = ev[ev["t_end"] <= budget + 1e-9]
+        if budget > 0 and len(within):
+            out["test_accuracy_at_budget"] = float(within["test_accuracy"].iloc[-1])
+            out["test_loss_at_budget"] = float(within["test_loss"].iloc[-1])
+        reached = ev[ev["test_accuracy"] >= target] if target is not None else ev.iloc[0:0]
+        if len(reached):
+            out["time_to_target"] = float(reached["t_end"].iloc[0])
+    return out
+
+
+def test_summary_milestones_against_rounds(runs, binary, tmp_path):
+    """summary.json's final_evaluation_*, *_at_budget and time_to_target are rounds.csv's
+    numbers (equal floats: both carry 10 digits), for round-based, asynchronous and timing-only
+    runs, and for a wait-for-all run whose last round ends after the time budget."""
+    late = fedgrid.run(os.path.join(CI, "synthetic-deadline.yaml"),
+                       {"algorithm.name": "fedavg", "algorithm.time_budget": 5,
+                        "evaluation.target_accuracy": 0.99}, tmp_path / "late", threads=1)
+    assert late.rounds["t_end"].iloc[-1] > 5 >= late.rounds["t_end"].iloc[-2]
+    for run in [fedgrid.load_run(runs[k]) for k in ("deadline", "async", "timing", "local")] + [
+            late]:
+        s = run.summary
+        want = expected_milestones(run)
+        assert {k: s[k] for k in want} == want, (run.path, want)
+        ev = run.evaluations()
+        if len(ev):
+            assert s["final_test_accuracy"] == ev["test_accuracy"].iloc[-1]
+    deadline = fedgrid.load_run(runs["deadline"]).summary
+    assert deadline["time_to_target"] is not None and deadline["test_accuracy_at_budget"] == \
+        deadline["final_test_accuracy"]
+    assert late.summary["test_accuracy_at_budget"] != late.summary["final_test_accuracy"]
+    assert late.summary["time_to_target"] is None  # 0.99: never reached
+    timing = fedgrid.load_run(runs["timing"]).summary
+    assert timing["final_evaluation_round"] is None and timing["test_accuracy_at_budget"] is None
+    assert fedgrid.load_run(runs["deadline"]).wall_seconds > 0
 
 
 def test_nan_text_unknown_columns_and_values(runs, tmp_path):

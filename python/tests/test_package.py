@@ -1,6 +1,7 @@
 """The package builds and installs offline: the in-tree backend's wheel (contents, RECORD
 hashes), a real `pip install` with no index, the README's Python snippet, the data dictionary
-in docs/outputs.md against the schema and against the columns the binary really writes."""
+in docs/outputs.md against the schema and against the columns the binary really writes, and
+every JSON file of runs and sweeps against the schema's types."""
 import base64
 import csv
 import glob
@@ -129,3 +130,64 @@ def test_every_written_column_is_in_the_dictionary(runs, tiny_sweep, mixed_sweep
             if c.name in ("<axis>", "label_*", "stopped_by"):
                 continue
             assert c.name in seen.get(f, ()), "%s: %s listed but never written" % (f, c.name)
+
+
+JSON_TYPES = {"number": (int, float), "integer": (int,), "string": (str,), "boolean": (bool,),
+              "array": (list,), "object": (dict,)}
+
+
+def strict_json(path):
+    """The file parsed by Python's json, refusing NaN/Infinity (not JSON) and duplicate keys."""
+    def no_constant(name):
+        raise ValueError("%s: %s is not JSON" % (path, name))
+
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), "%s: duplicate keys %s" % (path, keys)
+        return dict(pairs)
+    with open(path) as f:
+        text = f.read()
+    assert text.endswith("}\n"), path
+    return json.loads(text, parse_constant=no_constant, object_pairs_hook=no_duplicates), text
+
+
+def test_json_files_parse_and_match_the_schema(runs, tiny_sweep, mixed_sweep):
+    """summary.json, manifest.json, wall.json of round-based, asynchronous and diverged runs and
+    sweep.json of two sweeps: valid JSON, keys in the dictionary's order with its types (null
+    only where it says when), every key a run of that kind writes present."""
+    folders = list(runs.values()) + [tiny_sweep, mixed_sweep] + glob.glob(
+        os.path.join(mixed_sweep, "runs", "*"))
+    checked = set()
+    for folder in folders:
+        summary = strict_json(os.path.join(folder, "summary.json"))[0] \
+            if os.path.exists(os.path.join(folder, "summary.json")) else {}
+        asynchronous = summary.get("algorithm") in schema.ASYNC_ALGORITHMS
+        for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+            f = os.path.basename(path)
+            data, text = strict_json(path)
+            assert isinstance(data, dict), path
+            order = [c.name for c in schema.FILES[f]]
+            assert [k for k in order if k in data] == list(data), \
+                "%s: keys not in the dictionary's order: %s" % (path, list(data))
+            for key, value in data.items():
+                col = schema.column(f, key)
+                if value is None:
+                    assert col.empty.startswith("null"), "%s: %s is null" % (path, key)
+                    continue
+                types = JSON_TYPES[col.kind]
+                assert isinstance(value, types) and (col.kind == "boolean") == \
+                    isinstance(value, bool), "%s: %s = %r is not %s" % (path, key, value, col.kind)
+                if col.kind == "number":  # written with a fraction or an exponent
+                    assert re.search(r'"%s": -?[0-9.]+(\.[0-9]+|e[-+]?[0-9]+)' % key, text), \
+                        (path, key)
+            want = {c.name for c in schema.columns(f, asynchronous if f == "summary.json"
+                                                    else None)} - set(schema.OPTIONAL_KEYS)
+            assert want <= set(data), (path, want - set(data))
+            checked.add((f, asynchronous if f == "summary.json" else None))
+            if f == "sweep.json":
+                assert all(set(a) == {"name", "kind", "labels"} for a in data["axes"]), path
+            if f == "summary.json":  # the deprecated aliases hold the new names' values
+                assert data["m"] == data["batch_factor"], path
+                assert data["heterogeneity"] == data["speed_cv"], path
+    assert checked >= {("summary.json", False), ("summary.json", True), ("manifest.json", None),
+                       ("wall.json", None), ("sweep.json", None)}, checked

@@ -6,26 +6,11 @@
 #include <sstream>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::app {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// The raw token after "key": in one of FedGrid's flat JSON files ("" if absent).
-std::string json_token(const std::string& text, const std::string& key) {
-  const std::string tag = "\"" + key + "\": ";
-  auto pos = text.find(tag);
-  if (pos == std::string::npos) return "";
-  pos += tag.size();
-  auto end = text.find_first_of(",\n}", pos);
-  std::string v = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-  if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-  return v;
-}
-
-}  // namespace
 
 FolderState inspect_folder(const std::string& dir) {
   FolderState st;
@@ -35,14 +20,17 @@ FolderState inspect_folder(const std::string& dir) {
   if (!in) return st;
   std::ostringstream buf;
   buf << in.rdbuf();
-  const std::string text = buf.str();
-  const bool whole =
-      text.size() > 3 && text.front() == '{' && text.compare(text.size() - 2, 2, "}\n") == 0;
-  if (!whole) return st;
-  st.complete = json_token(text, "complete") == "true";
-  st.diverged = json_token(text, "diverged") == "true";
-  st.rounds = json_token(text, "rounds");
-  st.scenario = json_token(text, "scenario");
+  // A file that does not parse (cut short by a full disk, say) is no finished run.
+  const util::Json j = util::Json::parse(buf.str(), nullptr, false);
+  if (!j.is_object()) return st;
+  const auto at = [&j](const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() ? util::Json() : *it;
+  };
+  st.complete = at("complete") == true;
+  st.diverged = at("diverged") == true;
+  if (at("rounds").is_number()) st.rounds = at("rounds").dump();
+  if (at("scenario").is_string()) st.scenario = at("scenario").get<std::string>();
   return st;
 }
 

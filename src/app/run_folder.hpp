@@ -14,8 +14,7 @@ struct FolderState {
   std::string scenario;     // the scenario name in summary.json
 };
 
-// Reads DIR/summary.json (only if whole: it starts with '{' and ends with "}\n") and checks for
-// DIR/checkpoint.
+// Reads DIR/summary.json (only if whole: a JSON object) and checks for DIR/checkpoint.
 FolderState inspect_folder(const std::string& dir);
 
 // Before a new run (not --resume) writes `dir`, which this process has locked: throws

@@ -11,12 +11,15 @@
 #include "io/fingerprint.hpp"
 #include "io/simgrid_cfg.hpp"
 #include "io/yaml_guard.hpp"
-#include "metrics/recorder.hpp"
 #include "sim/run.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 #ifndef FEDGRID_GIT_REVISION
 #define FEDGRID_GIT_REVISION "unknown"
+#endif
+#ifndef FEDGRID_VERSION  // project(... VERSION ...) in CMakeLists.txt
+#define FEDGRID_VERSION "unknown"
 #endif
 
 namespace fedgrid::app {
@@ -56,7 +59,8 @@ std::string utc_now() {
 bool portable_build() { return io::build_fingerprint().find("portable=ON") != std::string::npos; }
 
 std::string version_text() {
-  return std::string("fedgrid 0.1 (git ") + FEDGRID_GIT_REVISION + ")\nbuild: " + build_text() +
+  return std::string("fedgrid " FEDGRID_VERSION " (git ") + FEDGRID_GIT_REVISION +
+         ")\nbuild: " + build_text() +
          "\nresults: byte-identical for the same scenario and seed on " +
          (portable_build() ? "any x86-64 CPU (portable build)"
                            : "CPUs with this instruction set (native build; configure with "
@@ -65,26 +69,28 @@ std::string version_text() {
 }
 
 std::string manifest_json(const io::Scenario& s, const std::string& command_line, int threads) {
-  std::string j = "{\n";
-  j += "  \"fedgrid_version\": \"0.1\",\n";
-  j += "  \"git_revision\": " + metrics::json_string(FEDGRID_GIT_REVISION) + ",\n";
-  j += "  \"simgrid_version\": " + metrics::json_string(sim::simgrid_version()) + ",\n";
-  j += "  \"eigen_version\": \"" + std::to_string(EIGEN_WORLD_VERSION) + "." +
-       std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) + "\",\n";
-  j += "  \"command\": " + metrics::json_string(command_line) + ",\n";
-  j += "  \"scenario_file\": " + metrics::json_string(s.file) + ",\n";
-  j += "  \"model_file\": " + metrics::json_string(s.model_file) + ",\n";
-  j += "  \"seed\": " + std::to_string(s.seed) + ",\n";
-  j += "  \"threads\": " + std::to_string(threads) + ",\n";
+  util::Json j;
+  j["fedgrid_version"] = FEDGRID_VERSION;
+  j["git_revision"] = FEDGRID_GIT_REVISION;
+  j["simgrid_version"] = sim::simgrid_version();
+  j["eigen_version"] = std::to_string(EIGEN_WORLD_VERSION) + "." +
+                       std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                       std::to_string(EIGEN_MINOR_VERSION);
+  j["command"] = command_line;
+  j["scenario_file"] = s.file;
+  j["model_file"] = s.model_file;
+  j["seed"] = s.seed;
+  j["threads"] = threads;
   // Where and with what the bytes were made: a native build's (-march=native) results are
   // reproducible on CPUs with the same instruction set, a portable build's on any x86-64.
-  j += "  \"build\": " + metrics::json_string(build_text()) + ",\n";
-  j += "  \"portable\": " + std::string(portable_build() ? "true" : "false") + ",\n";
-  j += "  \"cpu\": " + metrics::json_string(cpu_model()) + ",\n";
-  j += "  \"host\": " + metrics::json_string(host_name()) + ",\n";
-  j += "  \"started\": " + metrics::json_string(utc_now()) + ",\n";
-  j += "  \"resolved_scenario\": " + metrics::json_string(s.resolved) + "\n";
-  return j + "}\n";
+  j["build"] = build_text();
+  j["portable"] = portable_build();
+  j["cpu"] = cpu_model();
+  j["host"] = host_name();
+  j["started"] = utc_now();
+  // The scenario after --set overrides, with the defaults the loader used (an object).
+  j["resolved_scenario"] = util::Json::parse(s.resolved_json);
+  return util::json_text(j);
 }
 
 // How to start a run again: its scenario (absolute path), overrides, seed and SimGrid options,

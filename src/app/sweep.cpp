@@ -22,6 +22,7 @@
 #include "metrics/recorder.hpp"
 #include "util/dir_lock.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::app {
 
@@ -62,7 +63,7 @@ static std::vector<RunExpectation> validate_runs(const SweepSpec& spec,
       throw util::InputError(blame(spec, run, e.what()));
     }
     RunExpectation x;
-    x.resolved_json = metrics::json_string(s.resolved);
+    x.resolved = nlohmann::json::parse(s.resolved_json);
     x.seed = s.seed;
     x.time_limit = spec.time_limit               ? *spec.time_limit
                    : s.algorithm.time_budget > 0 ? s.algorithm.time_budget
@@ -73,22 +74,16 @@ static std::vector<RunExpectation> validate_runs(const SweepSpec& spec,
 }
 
 static std::string sweep_json(const SweepSpec& spec, std::size_t runs) {
-  using metrics::json_string;
-  std::string j = "{\n  \"name\": " + json_string(spec.name) + ",\n";
-  j += "  \"sweep_file\": " + json_string(fs::absolute(spec.file).lexically_normal().string());
-  j += ",\n  \"target_accuracy\": " +
-       metrics::json_number(spec.target_accuracy ? *spec.target_accuracy : metrics::kNaN);
-  j += ",\n  \"runs\": " + std::to_string(runs) + ",\n  \"axes\": [";
-  for (std::size_t i = 0; i < spec.axes.size(); ++i) {
-    const Axis& a = spec.axes[i];
-    j += std::string(i ? ",\n" : "\n") + "    {\"name\": " + json_string(a.name) +
-         ", \"kind\": " + json_string(a.kind) + ", \"labels\": [";
-    for (std::size_t l = 0; l < a.labels.size(); ++l) {
-      j += (l ? ", " : "") + json_string(a.labels[l]);
-    }
-    j += "]}";
+  util::Json j;
+  j["name"] = spec.name;
+  j["sweep_file"] = fs::absolute(spec.file).lexically_normal().string();
+  j["target_accuracy"] = spec.target_accuracy ? util::Json(*spec.target_accuracy) : nullptr;
+  j["runs"] = runs;
+  j["axes"] = util::Json::array();
+  for (const Axis& a : spec.axes) {
+    j["axes"].push_back({{"name", a.name}, {"kind", a.kind}, {"labels", a.labels}});
   }
-  return j + "\n  ]\n}\n";
+  return util::json_text(j);
 }
 
 // Writes index.csv, aggregate.csv and sweep.json; returns "N complete, K failed, ..." and

@@ -9,7 +9,9 @@
 #include <map>
 #include <sstream>
 
+#include "metrics/milestones.hpp"
 #include "metrics/recorder.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::app {
 
@@ -17,61 +19,45 @@ namespace fs = std::filesystem;
 using metrics::fmt;
 using metrics::kNaN;
 
-static std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// summary.json as written by fedgrid run, whole (none if missing or cut short, e.g. a copy that
+// ran out of space: such a file must not count).
+static std::optional<util::Json> whole_summary(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "summary.json", std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  util::Json j = util::Json::parse(text.str(), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  return j;
 }
 
-// The raw JSON token after "key": in one of our flat JSON files (number, null or "string").
-static std::string json_field(const std::string& text, const std::string& key) {
-  const std::string tag = "\"" + key + "\": ";
-  auto pos = text.find(tag);
-  if (pos == std::string::npos) return "";
-  pos += tag.size();
-  auto end = text.find_first_of(",\n}", pos);
-  return text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-}
-
-static double json_number(const std::string& text, const std::string& key) {
-  std::string v = json_field(text, key);
-  try {
-    return v.empty() || v == "null" ? kNaN : std::stod(v);
-  } catch (const std::exception&) {
-    return kNaN;
-  }
+// j[key] == true (false when absent).
+static bool says(const std::optional<util::Json>& j, const char* key) {
+  if (!j) return false;
+  const auto it = j->find(key);
+  return it != j->end() && *it == true;
 }
 
 bool run_matches(const std::string& dir, const RunExpectation& expect) {
-  if (!fs::exists(fs::path(dir) / "manifest.json")) return false;
-  const std::string manifest = slurp(fs::path(dir) / "manifest.json");
-  // resolved_scenario is the manifest's last field: compare the whole JSON string.
-  const std::string tag = "\n  \"resolved_scenario\": " + expect.resolved_json + "\n}";
-  return manifest.find(tag) != std::string::npos &&
-         json_field(manifest, "seed") == std::to_string(expect.seed);
-}
-
-// summary.json as written by fedgrid run, whole ("" if missing or cut short, e.g. a copy that
-// ran out of space: such a file must not count).
-static std::string whole_summary(const std::string& dir) {
-  const fs::path summary = fs::path(dir) / "summary.json";
-  if (!fs::exists(summary)) return "";
-  std::string s = slurp(summary);
-  const bool whole = s.size() > 3 && s.front() == '{' && s.compare(s.size() - 2, 2, "}\n") == 0 &&
-                     s.find("\n  \"heterogeneity\": ") != std::string::npos;
-  return whole ? s : "";
+  const std::string path = (fs::path(dir) / "manifest.json").string();
+  if (!fs::exists(path)) return false;
+  // Compared as values (nlohmann::json: unordered objects, 1 == 1.0), not as text.
+  const nlohmann::json manifest = util::read_json_file(path, "the manifest.json of a FedGrid run");
+  if (!manifest.is_object()) return false;
+  const auto resolved = manifest.find("resolved_scenario");
+  const auto seed = manifest.find("seed");
+  return resolved != manifest.end() && *resolved == expect.resolved && seed != manifest.end() &&
+         *seed == expect.seed;
 }
 
 bool run_is_complete(const std::string& dir, const RunExpectation& expect) {
   // A stopped run leaves summary.json with "complete": false (fedgrid run --resume continues it).
-  return json_field(whole_summary(dir), "complete") == "true" && run_matches(dir, expect);
+  return says(whole_summary(dir), "complete") && run_matches(dir, expect);
 }
 
 bool run_is_finished(const std::string& dir, const RunExpectation& expect) {
-  const std::string s = whole_summary(dir);
-  return (json_field(s, "complete") == "true" || json_field(s, "diverged") == "true") &&
-         run_matches(dir, expect);
+  const std::optional<util::Json> s = whole_summary(dir);
+  return (says(s, "complete") || says(s, "diverged")) && run_matches(dir, expect);
 }
 
 bool run_can_resume(const std::string& dir, const RunExpectation& expect) {
@@ -90,26 +76,35 @@ static std::vector<std::string> split_csv_line(const std::string& line) {
   return out;
 }
 
-// Accuracy at the time limit and time to target from rounds.csv (rounds in time order).
+// Accuracy at the time limit and time to target from rounds.csv (rounds in time order): the
+// same reduction as the run's own summary.json (metrics::Milestones).
 static void read_rounds(const fs::path& file, double limit, std::optional<double> target,
                         RunResult& r) {
   std::ifstream in(file);
   std::string line;
   if (!std::getline(in, line)) return;
   std::vector<std::string> head = split_csv_line(line);
-  int t_end = -1, acc = -1;
+  int t_end = -1, acc = -1, loss = -1, step = -1;
   for (int i = 0; i < static_cast<int>(head.size()); ++i) {
     if (head[i] == "t_end") t_end = i;
     if (head[i] == "test_accuracy") acc = i;
+    if (head[i] == "test_loss") loss = i;
+    if (head[i] == "round" || head[i] == "version") step = i;
   }
   if (t_end < 0 || acc < 0) return;
+  metrics::Milestones m(limit, target);
+  long row = 0;
   while (std::getline(in, line)) {
     std::vector<std::string> f = split_csv_line(line);
+    ++row;
     if (static_cast<int>(f.size()) <= std::max(t_end, acc) || f[acc].empty()) continue;
-    const double t = std::stod(f[t_end]), a = std::stod(f[acc]);
-    if (!(t > limit + 1e-9)) r.test_accuracy_at_limit = a;
-    if (target && std::isnan(r.time_to_target) && a >= *target) r.time_to_target = t;
+    const bool has_loss = loss >= 0 && loss < static_cast<int>(f.size()) && !f[loss].empty();
+    const bool has_step = step >= 0 && step < static_cast<int>(f.size());
+    m.observe(has_step ? std::stol(f[step]) : row, std::stod(f[t_end]), std::stod(f[acc]),
+              has_loss ? std::stod(f[loss]) : kNaN);
   }
+  r.test_accuracy_at_limit = m.accuracy_at_limit;
+  r.time_to_target = m.time_to_target;
 }
 
 RunResult read_run(const std::string& dir, const RunExpectation& expect,
@@ -120,11 +115,15 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
   r.time_limit = expect.time_limit;
   const fs::path d(dir);
   if (!fs::exists(d)) return r;
-  if (whole_summary(dir).empty()) {  // none, or cut short
+  const std::optional<util::Json> s = whole_summary(dir);
+  if (!s) {  // none, or cut short
     r.status = fs::exists(d / "checkpoint") && run_matches(dir, expect) ? "stopped" : "incomplete";
     return r;
   }
-  const std::string s = slurp(d / "summary.json");
+  const std::string summary = (d / "summary.json").string();
+  auto number = [&](const util::Json& j, const char* key, const std::string& path) {
+    return util::json_number_at(j, key, path, kNaN);
+  };
   if (!run_is_complete(dir, expect)) {
     // Diverged; stopped by a signal with a checkpoint of this very run (the next sweep resumes
     // it); or written by another scenario or seed.
@@ -132,20 +131,24 @@ RunResult read_run(const std::string& dir, const RunExpectation& expect,
                : run_can_resume(dir, expect) ? "stopped"
                                              : "stale";
     if (r.status == "diverged") {  // how far it got; its accuracies are not results
-      r.rounds = json_number(s, "rounds");
-      r.virtual_time = json_number(s, "virtual_time");
-      r.heterogeneity = json_number(s, "heterogeneity");
+      r.rounds = number(*s, "rounds", summary);
+      r.virtual_time = number(*s, "virtual_time", summary);
+      r.heterogeneity = number(*s, "speed_cv", summary);
     }
     return r;
   }
   r.status = "complete";
-  std::string algo = json_field(s, "algorithm");
-  r.algorithm = algo.size() >= 2 ? algo.substr(1, algo.size() - 2) : algo;
-  r.rounds = json_number(s, "rounds");
-  r.virtual_time = json_number(s, "virtual_time");
-  r.final_test_accuracy = json_number(s, "final_test_accuracy");
-  r.heterogeneity = json_number(s, "heterogeneity");
-  r.wall_seconds = json_number(slurp(d / "wall.json"), "wall_seconds");
+  const auto algo = s->find("algorithm");
+  if (algo != s->end() && algo->is_string()) r.algorithm = algo->get<std::string>();
+  r.rounds = number(*s, "rounds", summary);
+  r.virtual_time = number(*s, "virtual_time", summary);
+  r.final_test_accuracy = number(*s, "final_test_accuracy", summary);
+  r.heterogeneity = number(*s, "speed_cv", summary);
+  const std::string wall = (d / "wall.json").string();
+  if (fs::exists(wall)) {
+    const util::Json w = util::read_json_file(wall, "the wall.json of a FedGrid run");
+    r.wall_seconds = w.is_object() ? number(w, "wall_seconds", wall) : kNaN;
+  }
   read_rounds(d / "rounds.csv", std::isnan(r.time_limit) ? INFINITY : r.time_limit, target_accuracy,
               r);
   return r;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/sweep_spec.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::app {
 
@@ -26,10 +27,10 @@ struct RunResult {
   double wall_seconds = 0;            // from wall.json
 };
 
-// What a run folder must hold to count as this run: the manifest's resolved scenario (as the
-// JSON string manifest.json stores it) and seed, plus the time limit for the accuracy column.
+// What a run folder must hold to count as this run: the manifest's resolved scenario (an object,
+// io::Scenario::resolved_json parsed) and seed, plus the time limit for the accuracy column.
 struct RunExpectation {
-  std::string resolved_json;
+  nlohmann::json resolved;
   uint64_t seed = 0;
   double time_limit = 0;  // NaN: none
 };

@@ -22,10 +22,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Version 3: each client's persistent optimiser state (client_state), the inputs the run read
-// (fingerprints in the invocation) and, for asynchronous runs, the model versions in flight.
-// Older versions are refused with a message.
-constexpr const char* kMagic = "FEDGRID-CHECKPOINT 3\n";
+// Version 4: the test evaluations' milestones (summary.json's final_evaluation_*, *_at_budget,
+// time_to_target). Version 3 added each client's persistent optimiser state (client_state), the
+// inputs the run read (fingerprints in the invocation) and, for asynchronous runs, the model
+// versions in flight. Older versions are refused with a message.
+constexpr const char* kMagic = "FEDGRID-CHECKPOINT 4\n";
 constexpr const char* kMagicPrefix = "FEDGRID-CHECKPOINT ";
 
 uint64_t fnv1a(const std::string& s) {
@@ -152,6 +153,11 @@ void write_checkpoint(const std::string& dir, const Checkpoint& c) {
   for (const auto& v : c.client_state) clients_with_state += v.size() > 0;
   s += "client_state " + std::to_string(c.client_state.size()) + " " +
        std::to_string(clients_with_state) + "\n";
+  s += "evaluation_round " + hex(c.evaluation_round) + "\n";
+  s += "evaluation_time " + hex(c.evaluation_time) + "\n";
+  s += "budget_accuracy " + hex(c.budget_accuracy) + "\n";
+  s += "budget_loss " + hex(c.budget_loss) + "\n";
+  s += "target_time " + hex(c.target_time) + "\n";
   s += "invocation " + std::to_string(c.invocation.size()) + "\n";
   s += c.invocation;
   append_floats(s, c.params);
@@ -192,8 +198,9 @@ Checkpoint read_checkpoint(const std::string& dir) {
         std::strlen(kMagicPrefix),
         text.find('\n') == std::string::npos ? 8 : text.find('\n') - std::strlen(kMagicPrefix));
     util::throw_input_error(path, 1, "",
-                            "a version 3 checkpoint (this FedGrid records the inputs a run read, "
-                            "to refuse a resume from changed ones, and clients' optimiser state)",
+                            "a version 4 checkpoint (this FedGrid records the inputs a run read, "
+                            "to refuse a resume from changed ones, clients' optimiser state and "
+                            "what the test evaluations reached)",
                             "version " + v.substr(0, 8) +
                                 ", from an older FedGrid: start the run again, or resume it with "
                                 "the FedGrid that stopped it");
@@ -224,6 +231,11 @@ Checkpoint read_checkpoint(const std::string& dir) {
   if (!(state >> clients >> with_state) || with_state > clients || clients > (1u << 30)) {
     r.bad("'client_state <clients> <clients with a buffer>'");
   }
+  c.evaluation_round = r.number("evaluation_round");
+  c.evaluation_time = r.number("evaluation_time");
+  c.budget_accuracy = r.number("budget_accuracy");
+  c.budget_loss = r.number("budget_loss");
+  c.target_time = r.number("target_time");
   c.invocation = r.bytes(r.count("invocation"));
   c.params = r.floats(params);
   c.velocity = r.floats(velocity);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,12 @@ struct Checkpoint {
   double clock = 0;                  // SimGrid's clock when the checkpoint was taken
   std::vector<uint64_t> file_sizes;  // rounds.csv, clients.csv, layers.csv (bytes)
   double val_accuracy = 0, test_accuracy = 0, test_loss = 0;  // last evaluation (NaN: none)
+  // What the test evaluations reached (metrics::Milestones; NaN: nothing yet): the last one's
+  // round and time, accuracy and loss of the last one within the time budget, the time the
+  // target accuracy was first reached.
+  static constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+  double evaluation_round = kNone, evaluation_time = kNone;
+  double budget_accuracy = kNone, budget_loss = kNone, target_time = kNone;
   nn::Vector params, velocity;
   std::vector<nn::Vector> client_state;  // per client: persistent momentum (empty: none)
   // Asynchronous runs (`round` = server updates): the model versions older than `params` that

@@ -79,6 +79,12 @@ void check_checkpoint(const std::string& dir, const Checkpoint& c, const RunShap
     }
     if (!v->allFinite()) bad(v == &c.params ? "params" : "velocity", "finite values", "NaN or inf");
   }
+  // The last evaluation (NaN: none yet) was one of the rounds finished.
+  if (!std::isnan(c.evaluation_round) &&
+      !(c.evaluation_round >= 1 && c.evaluation_round <= c.round)) {
+    bad("evaluation_round", "a round in [1, " + std::to_string(c.round) + "] or nan",
+        util::short_number(c.evaluation_round));
+  }
   const uint64_t r = static_cast<uint64_t>(c.round);
   const char* names[] = {"rounds.csv", "clients.csv", "layers.csv"};
   const uint64_t rows[] = {r, r * static_cast<uint64_t>(shape.clients_per_round),

@@ -14,6 +14,9 @@
 #ifndef FEDGRID_BUILD_FLAGS
 #define FEDGRID_BUILD_FLAGS "unknown"
 #endif
+#ifndef FEDGRID_VERSION  // project(... VERSION ...) in CMakeLists.txt
+#define FEDGRID_VERSION "unknown"
+#endif
 
 namespace fedgrid::io {
 
@@ -158,8 +161,8 @@ std::string build_fingerprint() {
 #ifdef __SSE4_2__
   isa += " sse4.2";
 #endif
-  return std::string("fedgrid 0.1; compiler ") + __VERSION__ + "; flags " + FEDGRID_BUILD_FLAGS +
-         "; isa" + (isa.empty() ? " baseline" : isa);
+  return std::string("fedgrid " FEDGRID_VERSION "; compiler ") + __VERSION__ + "; flags " +
+         FEDGRID_BUILD_FLAGS + "; isa" + (isa.empty() ? " baseline" : isa);
 }
 
 std::string describe_changes(const std::string& then, const std::string& now) {

@@ -8,6 +8,7 @@
 
 #include "io/scenario_sections.hpp"
 #include "io/simgrid_cfg.hpp"
+#include "io/yaml_json.hpp"
 #include "io/yaml_map.hpp"
 #include "platform/xml_check.hpp"
 #include "util/error.hpp"
@@ -303,6 +304,8 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   if (!root.IsMap()) util::throw_input_error(path, 1, "", "a YAML mapping", describe(root));
   for (const auto& o : overrides) apply_override(root, o);
   const OverrideScope override_errors(path, overrides);  // errors on --set keys name the --set
+  std::vector<UsedDefault> defaults;                     // for the resolved scenario's JSON
+  const DefaultsRecording record_defaults(&defaults);
   Scenario s;
   s.file = path;
   {
@@ -328,11 +331,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   require_file(m, "model", "model file", s.model_file);
   s.model = load_model_spec(s.model_file);
   s.platform = load_platform(m.get_map("platform"), s.clients, base);
-  if (m.has("timing")) {
-    s.timing = load_timing(m.get_map("timing"), base);
-  } else {
-    m.get_node("timing");
-  }
+  s.timing = load_timing(m.get_section("timing"), base);
   const auto [algorithm, info] = load_algorithm(m.get_map("algorithm"), base, s.clients);
   s.algorithm = algorithm;
   const bool csv_active = !s.platform.fedscale && !s.platform.clients_file.empty() &&
@@ -368,14 +367,16 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
   s.algorithm.seed = s.seed;
   s.algorithm.stage_law = s.timing.law;  // stage costs and availability: io/server_knowledge
   load_training(m.get_map("training"), *info, s.algorithm.training);
-  if (m.has("evaluation")) {
-    YamlMap e = m.get_map("evaluation");
-    e.allow({"every", "validation"});
+  {
+    YamlMap e = m.get_section("evaluation");
+    e.allow({"every", "validation", "target_accuracy"});
     s.evaluation.every = static_cast<int>(e.get_int("every", 1, kIntMax, 1));
     s.evaluation.validation = e.get_bool("validation", true);
+    if (e.has("target_accuracy")) {
+      s.evaluation.target_accuracy =
+          e.get_double("target_accuracy", std::numeric_limits<double>::min(), 1);
+    }
     e.finish();
-  } else {
-    m.get_node("evaluation");
   }
   if (m.has("simgrid")) {
     YamlMap g = m.get_map("simgrid");
@@ -398,6 +399,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     m.get_node("simgrid");
   }
   m.finish();
+  s.resolved_json = resolved_json(root, defaults);
   return s;
 }
 

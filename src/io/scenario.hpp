@@ -51,6 +51,8 @@ struct TimingConfig {
 struct EvalConfig {
   int every = 1;           // evaluate every k rounds (and after the last)
   bool validation = true;  // evaluate on the validation split too
+  // summary.json's time_to_target: the first time test accuracy reaches it (none: not reported)
+  std::optional<double> target_accuracy;
 };
 
 struct Scenario {
@@ -68,7 +70,10 @@ struct Scenario {
   platform::AvailabilitySpec availability;  // when client devices go off and on again
   platform::SpeedChangeSpec speed_change;   // device speeds changing during the run
   std::vector<std::string> simgrid_cfg;     // extra --cfg=... values from the scenario
-  std::string resolved;  // the document after --set overrides, as YAML text (manifest, resume)
+  std::string resolved;  // the document after --set overrides, as YAML text (checkpoints, resume)
+  // The same document as JSON (compact text) with every default the loader used filled in:
+  // manifest.json's resolved_scenario, what a sweep compares its runs' manifests with.
+  std::string resolved_json;
 };
 
 // Loads and validates a scenario. Overrides are applied before validation; `seed_override`

@@ -66,8 +66,7 @@ fl::Params load_params(YamlMap& m, const fl::AlgorithmInfo& info, const std::str
     }
   }
   for (const auto& group : groups) {
-    if (!m.has(group)) continue;
-    YamlMap g = m.get_map(group);
+    YamlMap g = m.get_section(group);  // absent: every default
     std::vector<std::string> keys;
     for (const auto& spec : info.params) {
       if (spec.key.rfind(group + ".", 0) == 0) keys.push_back(spec.key.substr(group.size() + 1));
@@ -136,6 +135,8 @@ fl::Aggregation load_aggregation(YamlMap& m, const fl::AlgorithmInfo& info) {
   if (n.IsDefined() && !n.IsNull()) {
     if (!n.IsScalar()) m.fail("aggregation", "one of " + shown, describe(n));
     agg = n.Scalar();
+  } else {
+    m.used_default("aggregation", agg);
   }
   if (agg == "unbiased") {
     m.fail("aggregation",

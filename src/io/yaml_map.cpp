@@ -19,7 +19,16 @@ using util::throw_input_error;
 namespace {
 const std::string* g_override_file = nullptr;
 const std::vector<std::string>* g_overrides = nullptr;
+std::vector<UsedDefault>* g_defaults = nullptr;
 }  // namespace
+
+DefaultsRecording::DefaultsRecording(std::vector<UsedDefault>* out) { g_defaults = out; }
+
+DefaultsRecording::~DefaultsRecording() { g_defaults = nullptr; }
+
+void YamlMap::used_default(const std::string& key, DefaultValue value) const {
+  if (g_defaults && doc_ == "scenario") g_defaults->push_back({key_path(key), std::move(value)});
+}
 
 OverrideScope::OverrideScope(const std::string& file, const std::vector<std::string>& assignments) {
   g_override_file = &file;
@@ -134,7 +143,9 @@ std::string YamlMap::get_string(const std::string& key) {
 std::string YamlMap::get_string(const std::string& key, const std::string& def) {
   record(key, "string", def.empty() ? "\"\"" : def, "-");
   read_.insert(key);
-  return present(key) ? scalar(key) : def;
+  if (present(key)) return scalar(key);
+  used_default(key, def);
+  return def;
 }
 
 std::string YamlMap::get_choice(const std::string& key, const std::vector<std::string>& choices,
@@ -143,7 +154,10 @@ std::string YamlMap::get_choice(const std::string& key, const std::vector<std::s
   for (const auto& c : choices) shown += (shown.empty() ? "" : ", ") + c;
   record(key, "choice", def.value_or(""), shown);
   read_.insert(key);
-  if (!present(key) && def) return *def;
+  if (!present(key) && def) {
+    used_default(key, *def);
+    return *def;
+  }
   std::string v = scalar(key);
   for (const auto& c : choices)
     if (c == v) return v;
@@ -156,7 +170,10 @@ double YamlMap::get_double(const std::string& key, double lo, double hi,
                            const std::optional<double>& def) {
   record(key, "number", def ? format_number(*def) : "", format_range(lo, hi));
   read_.insert(key);
-  if (!present(key) && def) return *def;
+  if (!present(key) && def) {
+    used_default(key, *def);
+    return *def;
+  }
   YAML::Node n = require(key);
   double v = 0;
   bool ok = n.IsScalar();
@@ -183,7 +200,10 @@ int64_t YamlMap::get_int(const std::string& key, int64_t lo, int64_t hi,
                          const std::optional<int64_t>& def) {
   record(key, "integer", def ? std::to_string(*def) : "", format_range(lo, hi));
   read_.insert(key);
-  if (!present(key) && def) return *def;
+  if (!present(key) && def) {
+    used_default(key, *def);
+    return *def;
+  }
   YAML::Node n = require(key);
   int64_t v = 0;
   bool ok = n.IsScalar();
@@ -227,7 +247,10 @@ uint64_t YamlMap::get_uint64(const std::string& key) {
 bool YamlMap::get_bool(const std::string& key, const std::optional<bool>& def) {
   record(key, "bool", def ? (*def ? "true" : "false") : "", "-");
   read_.insert(key);
-  if (!present(key) && def) return *def;
+  if (!present(key) && def) {
+    used_default(key, *def);
+    return *def;
+  }
   YAML::Node n = require(key);
   if (n.IsScalar()) {
     const std::string& s = n.Scalar();
@@ -242,6 +265,13 @@ YamlMap YamlMap::get_map(const std::string& key) {
   YAML::Node n = require(key);
   if (!n.IsMap()) fail(key, "a mapping", describe(n));
   return YamlMap(n, file_, key_path(key), line_of_key(key), doc_);
+}
+
+YamlMap YamlMap::get_section(const std::string& key) {
+  if (has(key)) return get_map(key);
+  record(key, "mapping", "", "-");
+  read_.insert(key);
+  return YamlMap(YAML::Node(YAML::NodeType::Map), file_, key_path(key), line_, doc_);
 }
 
 YAML::Node YamlMap::get_node(const std::string& key) {

@@ -10,9 +10,27 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace fedgrid::io {
+
+// A value a loader used for a key the document left out (or set to null): its default.
+using DefaultValue = std::variant<bool, int64_t, double, std::string>;
+struct UsedDefault {
+  std::string path;  // dotted key path ("algorithm.momentum")
+  DefaultValue value;
+};
+
+// While one exists, the defaults that YamlMaps of scenario documents hand out are appended to
+// `out` in the order read (resolved_json fills them into the resolved scenario). Not reentrant.
+class DefaultsRecording {
+ public:
+  explicit DefaultsRecording(std::vector<UsedDefault>* out);
+  ~DefaultsRecording();
+  DefaultsRecording(const DefaultsRecording&) = delete;
+  DefaultsRecording& operator=(const DefaultsRecording&) = delete;
+};
 
 // Line (1-based) of a node, or 0 when it has none (e.g. a value set with --set).
 int line_of(const YAML::Node& node);
@@ -48,7 +66,12 @@ class YamlMap {
   uint64_t get_uint64(const std::string& key);
   bool get_bool(const std::string& key, const std::optional<bool>& def = std::nullopt);
   YamlMap get_map(const std::string& key);
+  // An optional section: the mapping under `key`, or an empty one at that path when the key is
+  // absent or null (its keys then take their defaults, which the resolved scenario records).
+  YamlMap get_section(const std::string& key);
   YAML::Node get_node(const std::string& key);  // marks the key as read, any type
+  // A default chosen by hand for a key read with get_node (see DefaultsRecording).
+  void used_default(const std::string& key, DefaultValue value) const;
 
   // Key reference (docs/scenario-reference.md): a default (and range, unless empty) that depends
   // on other settings is recorded as this text instead of this document's values.

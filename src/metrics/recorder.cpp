@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::metrics {
 
@@ -73,41 +74,7 @@ std::string fmt(double v) {
   return s;
 }
 
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+double as_written(double v) { return util::significant(v, 10); }
 
 CsvFile::CsvFile(const std::string& dir, const std::string& name, const std::string& header,
                  std::optional<uint64_t> resume_size)

@@ -79,6 +79,9 @@ class CsvFile {
 
 // Number formatting shared by every output: %.10g; empty for kNaN, "nan" for other NaNs.
 std::string fmt(double v);
+// The double fmt(v) reads back as (v itself when NaN or infinite): what the JSON files store, so
+// that a number read from summary.json equals the same number read from a CSV cell.
+double as_written(double v);
 
 class Recorder {
  public:
@@ -110,9 +113,5 @@ class Recorder {
 // Writes `text` to dir/name atomically (temporary name + rename); util::SystemError (and no
 // temporary file left) if a write, the close or the rename fails.
 void write_file_atomic(const std::string& dir, const std::string& name, const std::string& text);
-
-// Minimal JSON building helpers.
-std::string json_string(const std::string& s);
-std::string json_number(double v);  // null for NaN/inf
 
 }  // namespace fedgrid::metrics

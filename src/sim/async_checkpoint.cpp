@@ -25,6 +25,7 @@ void AsyncServer::restore() {
   ctx_->results.final_val_accuracy = c.val_accuracy;
   ctx_->results.final_test_accuracy = c.test_accuracy;
   ctx_->results.final_test_loss = c.test_loss;
+  restore_milestones(c, ctx_->results.milestones);
   if (!setup_.math) return;
   model_.params = c.params;
   model_.optimizer.set_velocity(c.velocity);
@@ -53,6 +54,7 @@ void AsyncServer::save_checkpoint() {
   c.val_accuracy = ctx_->results.final_val_accuracy;
   c.test_accuracy = ctx_->results.final_test_accuracy;
   c.test_loss = ctx_->results.final_test_loss;
+  save_milestones(ctx_->results.milestones, c);
   c.params = model_.params;
   c.velocity = model_.optimizer.velocity();
   std::map<long, const nn::Vector*> older;  // versions jobs in flight downloaded

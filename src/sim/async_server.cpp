@@ -240,6 +240,7 @@ void AsyncServer::learn(metrics::UpdateRecord& r) {
   ctx_->results.final_test_accuracy = rr.test_accuracy;
   ctx_->results.final_test_loss = rr.test_loss;
   ctx_->results.final_val_accuracy = rr.val_accuracy;
+  ctx_->results.milestones.observe(version_, r.t_end, rr.test_accuracy, rr.test_loss);
 }
 
 void AsyncServer::progress(const metrics::UpdateRecord& r) const {

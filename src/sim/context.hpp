@@ -16,6 +16,7 @@
 #include "fl/algorithm.hpp"
 #include "io/checkpoint.hpp"
 #include "io/experiment.hpp"
+#include "metrics/milestones.hpp"
 #include "metrics/recorder.hpp"
 #include "train/math.hpp"
 #include "util/progress.hpp"
@@ -117,6 +118,9 @@ struct RunResults {
   int rounds_done = 0;
   double final_val_accuracy = metrics::kNaN, final_test_accuracy = metrics::kNaN;
   double final_test_loss = metrics::kNaN;
+  // The test evaluations so far: the last one, the last one within the time budget, the first
+  // to reach evaluation.target_accuracy (summary.json).
+  metrics::Milestones milestones;
   double write_seconds = 0;      // wall time spent writing records
   int stopped_by = 0;            // the signal that stopped the run before its last round
   std::exception_ptr failure;    // what ended the server actor early (sim/guard.hpp)
@@ -135,6 +139,22 @@ struct Context {
   std::unordered_map<long, int> slot_of_actor;  // actor pid -> slot (with availability only)
   std::shared_ptr<AsyncRun> async;              // asynchronous runs (async.hpp); null otherwise
 };
+
+// The milestones into a checkpoint and back (resume).
+inline void save_milestones(const metrics::Milestones& m, io::Checkpoint& c) {
+  c.evaluation_round = m.last_step;
+  c.evaluation_time = m.last_time;
+  c.budget_accuracy = m.accuracy_at_limit;
+  c.budget_loss = m.loss_at_limit;
+  c.target_time = m.time_to_target;
+}
+inline void restore_milestones(const io::Checkpoint& c, metrics::Milestones& m) {
+  m.last_step = c.evaluation_round;
+  m.last_time = c.evaluation_time;
+  m.accuracy_at_limit = c.budget_accuracy;
+  m.loss_at_limit = c.budget_loss;
+  m.time_to_target = c.target_time;
+}
 
 void slot_actor(Context* ctx, int slot);
 // Runs the client's stages of order `o` (each local step: its L stages, output first) on the

@@ -26,6 +26,7 @@
 #include "sim/world.hpp"
 #include "simgrid/version.h"  // after simgrid/s4u.hpp (via sim/context.hpp)
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fedgrid::sim {
 
@@ -42,45 +43,55 @@ const char* signal_name(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
 }
 
+// A number as the result files write it (10 significant digits; null when NaN or infinite).
+util::Json number(double v) { return util::number_or_null(metrics::as_written(v)); }
+
+// summary.json: a result file, the same bytes for the same scenario and seed whatever --threads
+// (wall-clock times go to wall.json). Keys in the order of docs/outputs.md.
 std::string summary_json(const Context& ctx, const io::Experiment& exp, const World& w) {
   const auto& a = *ctx.setup.algorithm;
-  std::string s = "{\n";
-  const bool diverged = !ctx.results.diverged.empty();
-  s += std::string("  \"complete\": ") + (ctx.results.stopped_by || diverged ? "false" : "true") +
-       ",\n";
+  const auto& r = ctx.results;
+  const metrics::Milestones& ms = r.milestones;
+  util::Json j;
+  const bool diverged = !r.diverged.empty();
+  j["complete"] = !(r.stopped_by || diverged);
   if (diverged) {  // (only then: other runs keep their bytes)
-    s += "  \"diverged\": true,\n  \"diverged_round\": " + std::to_string(ctx.results.rounds_done) +
-         ",\n  \"diverged_in\": " + metrics::json_string(ctx.results.diverged) + ",\n";
+    j["diverged"] = true;
+    j["diverged_round"] = r.rounds_done;
+    j["diverged_in"] = r.diverged;
   }
-  if (ctx.results.stopped_by) {
-    s += "  \"stopped_by\": " + metrics::json_string(signal_name(ctx.results.stopped_by)) + ",\n";
-  }
-  s += "  \"scenario\": " + metrics::json_string(exp.scenario.name) + ",\n";
-  s += "  \"seed\": " + std::to_string(exp.scenario.seed) + ",\n";
-  s += "  \"algorithm\": " + metrics::json_string(a.config().name) + ",\n";
-  s += "  \"aggregation\": " + metrics::json_string(fl::aggregation_name(a.config().aggregation)) +
-       ",\n";
-  s += "  \"clients\": " + std::to_string(exp.scenario.clients) + ",\n";
-  s += "  \"clients_per_round\": " + std::to_string(a.clients_per_round()) + ",\n";
-  s += "  \"stages\": " + std::to_string(exp.model.num_stages()) + ",\n";
-  s += "  \"params\": " + std::to_string(exp.model.num_params()) + ",\n";
-  s += "  \"rounds\": " + std::to_string(ctx.results.rounds_done) + ",\n";
-  s += "  \"virtual_time\": " + metrics::json_number(sg4::Engine::get_clock()) + ",\n";
-  s += "  \"m\": " + metrics::json_number(a.m()) + ",\n";
-  s +=
-      "  \"final_test_accuracy\": " + metrics::json_number(ctx.results.final_test_accuracy) + ",\n";
-  s += "  \"final_test_loss\": " + metrics::json_number(ctx.results.final_test_loss) + ",\n";
-  s += "  \"final_val_accuracy\": " + metrics::json_number(ctx.results.final_val_accuracy) + ",\n";
-  const std::string platform =
-      w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
-  s += "  \"platform\": " + metrics::json_string(platform) + ",\n";
-  s += "  \"heterogeneity\": " + metrics::json_number(w.heterogeneity);
+  if (r.stopped_by) j["stopped_by"] = signal_name(r.stopped_by);
+  j["scenario"] = exp.scenario.name;
+  j["seed"] = exp.scenario.seed;
+  j["algorithm"] = a.config().name;
+  j["aggregation"] = fl::aggregation_name(a.config().aggregation);
+  j["clients"] = exp.scenario.clients;
+  j["clients_per_round"] = a.clients_per_round();
+  j["stages"] = exp.model.num_stages();
+  j["params"] = exp.model.num_params();
+  j["rounds"] = r.rounds_done;
+  j["virtual_time"] = number(sg4::Engine::get_clock());
+  j["batch_factor"] = number(a.m());
+  j["m"] = j["batch_factor"];  // deprecated alias, kept for one release
+  j["final_test_accuracy"] = number(r.final_test_accuracy);
+  j["final_test_loss"] = number(r.final_test_loss);
+  j["final_val_accuracy"] = number(r.final_val_accuracy);
+  j["final_evaluation_round"] =
+      std::isnan(ms.last_step) ? util::Json(nullptr) : util::Json(static_cast<long>(ms.last_step));
+  j["final_evaluation_time"] = number(ms.last_time);
+  const bool budget = a.config().time_budget > 0;
+  j["test_accuracy_at_budget"] = budget ? number(ms.accuracy_at_limit) : nullptr;
+  j["test_loss_at_budget"] = budget ? number(ms.loss_at_limit) : nullptr;
+  j["time_to_target"] = number(ms.time_to_target);  // NaN without a target
+  j["platform"] = w.host_slots ? "host-slots" : fs::path(w.platform_file).filename().string();
+  j["speed_cv"] = number(w.heterogeneity);
+  j["heterogeneity"] = j["speed_cv"];                     // deprecated alias, kept for one release
   if (const fl::AsyncAlgorithm* as = a.asynchronous()) {  // rounds = server updates
-    s += ",\n  \"concurrency\": " + std::to_string(as->concurrency()) + ",\n";
-    s += "  \"buffer\": " + std::to_string(as->buffer_size()) + ",\n";
-    s += "  \"jobs\": " + std::to_string(ctx.async->jobs);
+    j["concurrency"] = as->concurrency();
+    j["buffer"] = as->buffer_size();
+    j["jobs"] = ctx.async->jobs;
   }
-  return s + "\n}\n";
+  return util::json_text(j);
 }
 
 // Each actor with a stack guard page costs two memory mappings, and vm.max_map_count (65530 by
@@ -98,23 +109,20 @@ std::string wall_json(const Context& ctx, Clock::time_point started, Clock::time
                       int threads) {
   const train::MathTimes m = ctx.setup.math ? ctx.setup.math->times() : train::MathTimes{};
   const double wall = seconds(t0, t_done);
-  auto field = [](const char* name, double v) {
-    return "  \"" + std::string(name) + "\": " + metrics::json_number(v) + ",\n";
-  };
-  std::string s = "{\n";
-  s += field("wall_seconds", wall);
-  s += field("load_seconds", seconds(started, t0));
-  s += field("setup_seconds", seconds(t0, t_run));
-  s += field("run_seconds", seconds(t_run, t_end));
-  s += field("gradient_seconds", m.gradient_wait);
-  s += field("evaluation_seconds", m.evaluation_wait);
-  s += field("simulation_seconds", wall - m.gradient_wait - m.evaluation_wait);
-  s += field("record_seconds", ctx.results.write_seconds);
-  s += field("gradient_cpu_seconds", m.gradient_cpu);
-  s += field("evaluation_cpu_seconds", m.evaluation_cpu);
-  s += "  \"gradients\": " + std::to_string(m.gradients) + ",\n";
-  s += "  \"threads\": " + std::to_string(threads) + "\n";
-  return s + "}\n";
+  util::Json j;
+  j["wall_seconds"] = number(wall);
+  j["load_seconds"] = number(seconds(started, t0));
+  j["setup_seconds"] = number(seconds(t0, t_run));
+  j["run_seconds"] = number(seconds(t_run, t_end));
+  j["gradient_seconds"] = number(m.gradient_wait);
+  j["evaluation_seconds"] = number(m.evaluation_wait);
+  j["simulation_seconds"] = number(wall - m.gradient_wait - m.evaluation_wait);
+  j["record_seconds"] = number(ctx.results.write_seconds);
+  j["gradient_cpu_seconds"] = number(m.gradient_cpu);
+  j["evaluation_cpu_seconds"] = number(m.evaluation_cpu);
+  j["gradients"] = m.gradients;
+  j["threads"] = threads;
+  return util::json_text(j);
 }
 
 std::vector<std::string> engine_args(const io::Experiment& exp, const RunOptions& opt) {
@@ -181,6 +189,9 @@ void init_context(Context& ctx, const io::Experiment& exp, const RunOptions& opt
                                                         : sc.timing.work_per_sample);
   }
   ctx.setup.model_bytes = exp.model.num_params() * sizeof(float);
+  ctx.results.milestones =
+      metrics::Milestones(sc.algorithm.time_budget > 0 ? sc.algorithm.time_budget : INFINITY,
+                          sc.evaluation.target_accuracy);
 }
 
 }  // namespace

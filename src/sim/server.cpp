@@ -142,6 +142,7 @@ void learn(Context* ctx, const fl::RoundPlan& plan, const std::vector<fl::Update
     ctx->results.final_test_accuracy = rr.test_accuracy;
     ctx->results.final_test_loss = rr.test_loss;
     ctx->results.final_val_accuracy = rr.val_accuracy;
+    ctx->results.milestones.observe(plan.round, rr.t_end, rr.test_accuracy, rr.test_loss);
   }
 }
 
@@ -183,6 +184,7 @@ void save_checkpoint(Context* ctx, const fl::ServerModel& model, double t_next) 
   c.val_accuracy = ctx->results.final_val_accuracy;
   c.test_accuracy = ctx->results.final_test_accuracy;
   c.test_loss = ctx->results.final_test_loss;
+  save_milestones(ctx->results.milestones, c);
   c.params = model.params;
   c.velocity = model.optimizer.velocity();
   if (ctx->setup.math) c.client_state = ctx->setup.math->client_state();
@@ -259,6 +261,7 @@ void server_actor(Context* ctx) {
     ctx->results.final_val_accuracy = c->val_accuracy;
     ctx->results.final_test_accuracy = c->test_accuracy;
     ctx->results.final_test_loss = c->test_loss;
+    restore_milestones(*c, ctx->results.milestones);
     replay_observations(ctx, c->round);
     // The system is idle between rounds: waiting until the checkpoint's clock replays what
     // happened meanwhile (availability changes) and puts SimGrid where the run left it.

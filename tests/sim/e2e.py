@@ -471,7 +471,7 @@ def case_sweep_tables():
             check(abs(float(r["time_to_target"]) - hit[0]) < 1e-9 if hit else
                   r["time_to_target"] == "", "time_to_target %s, rounds.csv %s" % (r, hit[:1]))
             check(abs(float(r["wall_seconds"]) - wall["wall_seconds"]) < 1e-6, r)
-            check(abs(float(r["heterogeneity"]) - summ["heterogeneity"]) < 1e-9, r)
+            check(abs(float(r["heterogeneity"]) - summ["speed_cv"]) < 1e-9, r)
             # two-tier f = 0.2, k = 10: std = sqrt(f (1 - f)) (v - v / k) = 0.36 v, mean = 0.82 v
             want_cv = 0.0 if r["platform"] == "homogeneous" else 0.36 / 0.82
             check(abs(float(r["heterogeneity"]) - want_cv) < 1e-6, "CV %s" % r["heterogeneity"])
@@ -1341,9 +1341,9 @@ def case_resume_fingerprints():
                                  (key == "params" and "corrupt" in out)), "%s: %s" % (key, out))
             check(key not in ("t_next", "beyond") or
                   "key '%s'" % ("round" if key == "beyond" else key) in out, out)
-        open(ck, "wb").write(saved.replace(b"FEDGRID-CHECKPOINT 3", b"FEDGRID-CHECKPOINT 2", 1))
+        open(ck, "wb").write(saved.replace(b"FEDGRID-CHECKPOINT 4", b"FEDGRID-CHECKPOINT 3", 1))
         out = run(["run", "--resume", d], expect=2)
-        check("version 2, from an older FedGrid" in out, out)
+        check("version 3, from an older FedGrid" in out, out)
         open(ck, "wb").write(saved)
         run(["run", "--resume", d, "--quiet", "--set", "x=1"], expect=2)
         # The untouched checkpoint resumes: rounds are added to rounds.csv beyond its size.

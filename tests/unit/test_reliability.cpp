@@ -1,6 +1,7 @@
 // Unit tests of the reliability pieces that need no SimGrid: client availability timelines
 // (random: exact fraction of failing clients, exponential periods with stated tolerances;
-// traces: order and error messages), and checkpoints (exact round trip, corruption detected).
+// traces: order and error messages), checkpoints (exact round trip, corruption detected), and
+// the numbers of the JSON result files with the evaluations' milestones.
 #define BOOST_TEST_MODULE reliability
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -16,9 +17,11 @@
 #include "io/checkpoint_check.hpp"
 #include "io/fingerprint.hpp"
 #include "metrics/divergence.hpp"
+#include "metrics/milestones.hpp"
 #include "platform/availability.hpp"
 #include "test_helpers.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fp = fedgrid::platform;
 namespace fs = std::filesystem;
@@ -155,6 +158,11 @@ BOOST_AUTO_TEST_CASE(checkpoint_round_trip_is_exact) {
   c.val_accuracy = 0.875;
   c.test_accuracy = std::nan("");
   c.test_loss = 1.0 / 3.0;
+  c.evaluation_round = 16;
+  c.evaluation_time = 9.7;
+  c.budget_accuracy = 0.8125;
+  c.budget_loss = 0.1 + 0.7;
+  c.target_time = std::nan("");
   c.params = fedgrid::nn::Vector::LinSpaced(1000, -1.0f, 1.0f);
   c.params[3] = std::numeric_limits<float>::denorm_min();
   c.velocity = fedgrid::nn::Vector::Constant(1000, 1e-7f);
@@ -168,6 +176,11 @@ BOOST_AUTO_TEST_CASE(checkpoint_round_trip_is_exact) {
   BOOST_TEST(r.val_accuracy == 0.875);
   BOOST_TEST(std::isnan(r.test_accuracy));
   BOOST_TEST(r.test_loss == c.test_loss);
+  BOOST_TEST(r.evaluation_round == 16);
+  BOOST_TEST(r.evaluation_time == c.evaluation_time);
+  BOOST_TEST(r.budget_accuracy == c.budget_accuracy);
+  BOOST_TEST(r.budget_loss == c.budget_loss);
+  BOOST_TEST(std::isnan(r.target_time));
   BOOST_TEST((r.params.array() == c.params.array()).all());
   BOOST_TEST((r.velocity.array() == c.velocity.array()).all());
   BOOST_TEST(r.invocation == c.invocation);
@@ -210,11 +223,11 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoints_are_refused) {
   BOOST_TEST(check_damaged(good.substr(0, good.size() - 40),
                            ": expected a FedGrid checkpoint with a matching checksum" + corrupt));
   const std::string header = ": expected a FedGrid checkpoint with the header ";
-  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 3'" + corrupt));
-  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 3'" + corrupt));
+  BOOST_TEST(check_damaged("hello\n", header + "'FEDGRID-CHECKPOINT 4'" + corrupt));
+  BOOST_TEST(check_damaged("", header + "'FEDGRID-CHECKPOINT 4'" + corrupt));
   std::string old = good;
-  old[19] = '2';  // "FEDGRID-CHECKPOINT 2": a format without input fingerprints
-  BOOST_TEST(check_damaged(old, ":1: expected a version 3 checkpoint"));
+  old[19] = '3';  // "FEDGRID-CHECKPOINT 3": a format without the evaluations' milestones
+  BOOST_TEST(check_damaged(old, ":1: expected a version 4 checkpoint"));
   fs::remove_all(dir);
 }
 
@@ -300,4 +313,40 @@ BOOST_AUTO_TEST_CASE(divergence_and_nan_cells) {
   BOOST_TEST(non_finite_after_round(r, p) == "parameters");
   r.train_loss = inf;
   BOOST_TEST(non_finite_after_round(r, p) == "train_loss");
+}
+
+// JSON numbers are the doubles the CSV cells read back as; the milestones of a run's evaluations
+// (summary.json and the sweep's tables share them).
+BOOST_AUTO_TEST_CASE(json_numbers_and_milestones) {
+  using fedgrid::metrics::as_written;
+  using fedgrid::metrics::fmt;
+  using fedgrid::metrics::kNaN;
+  for (double v : {1.0 / 3.0, 0.1 + 0.2, 123456.78901234, 1e-300, -2.5e17, 0.8309}) {
+    BOOST_TEST(as_written(v) == std::strtod(fmt(v).c_str(), nullptr));
+    BOOST_TEST(as_written(as_written(v)) == as_written(v));  // reading back twice changes nothing
+  }
+  BOOST_TEST(std::isnan(as_written(kNaN)));
+  BOOST_TEST(fmt(as_written(kNaN)) == "");  // "no value" stays "no value"
+  BOOST_TEST(fedgrid::util::json_text(fedgrid::util::number_or_null(kNaN)) == "null\n");
+  BOOST_TEST(fedgrid::util::json_text(fedgrid::util::Json(as_written(1.0 / 3.0))) ==
+             "0.3333333333\n");
+  // Evaluations at t = 10, 20, 30, 40 with accuracies 0.5, 0.7, 0.65, 0.9; limit 30, target 0.7.
+  fedgrid::metrics::Milestones m(30, 0.7);
+  BOOST_TEST(std::isnan(m.last_step));
+  BOOST_TEST(std::isnan(m.time_to_target));
+  const double acc[] = {0.5, 0.7, 0.65, 0.9};
+  for (int i = 0; i < 4; ++i) m.observe(2 * (i + 1), 10.0 * (i + 1), acc[i], 1.0 - acc[i]);
+  BOOST_TEST(m.last_step == 8);
+  BOOST_TEST(m.last_time == 40);
+  BOOST_TEST(m.accuracy_at_limit == 0.65);  // the last one at or before the limit
+  BOOST_TEST(m.loss_at_limit == as_written(1.0 - 0.65));
+  BOOST_TEST(m.time_to_target == 20);  // the first one reaching the target
+  fedgrid::metrics::Milestones none;   // no limit, no target
+  none.observe(1, 1e9, 0.99, 0.01);
+  BOOST_TEST(none.accuracy_at_limit == 0.99);
+  BOOST_TEST(std::isnan(none.time_to_target));
+  fedgrid::metrics::Milestones early(5, 0.1);  // nothing at or before the limit
+  early.observe(1, 5.0 + 1e-6, 0.5, 0.5);
+  BOOST_TEST(std::isnan(early.accuracy_at_limit));
+  BOOST_TEST(early.time_to_target == 5.000001);
 }

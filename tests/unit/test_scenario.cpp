@@ -1,5 +1,6 @@
-// Scenario and model loaders: the shipped scenarios load, overrides apply, and every bad file in
-// tests/sim/bad/ fails with util::InputError carrying the file, line and key its "# expect:" says.
+// Scenario and model loaders: the shipped scenarios load, overrides apply, the resolved scenario
+// as JSON holds the file's values and the defaults used, and every bad file in tests/sim/bad/
+// fails with util::InputError carrying the file, line and key its "# expect:" says.
 #define BOOST_TEST_MODULE scenario
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -8,7 +9,10 @@
 #include <vector>
 
 #include "io/scenario.hpp"
+#include "io/yaml_guard.hpp"
+#include "io/yaml_json.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace fs = std::filesystem;
 using fedgrid::io::load_scenario;
@@ -53,6 +57,38 @@ BOOST_AUTO_TEST_CASE(overrides_and_seed) {
     BOOST_TEST(std::string(e.what()).find("found -3") != std::string::npos);
   }
   BOOST_CHECK_THROW(load_scenario(kRoot + "/scenarios/quickstart.yaml", {"novalue"}), InputError);
+}
+
+// manifest.json's resolved_scenario: the document after --set overrides, scalars typed by their
+// YAML form, and every default the loader used where the file left the key out.
+BOOST_AUTO_TEST_CASE(resolved_scenario_as_json) {
+  using fedgrid::util::Json;
+  const auto s = load_scenario(kRoot + "/scenarios/quickstart.yaml",
+                               {"algorithm.rounds=7", "evaluation.target_accuracy=0.5"}, 42);
+  const Json j = Json::parse(s.resolved_json);
+  BOOST_TEST(j["algorithm"]["rounds"] == 7);  // the override
+  BOOST_TEST(j["seed"] == 1);                 // the file's (--seed: the manifest's)
+  BOOST_TEST(j["platform"]["generate"]["bandwidth"]["min"] == 1.25e6);
+  BOOST_TEST(j["data"]["partition"]["kind"] == "iid");     // the file's, nested
+  BOOST_TEST(j["training"]["momentum"] == 0.9);            // defaults the loader used
+  BOOST_TEST(j["algorithm"]["clients_per_round"] == 20);   // (one depends on `clients`)
+  BOOST_TEST(j["algorithm"]["aggregation"] == "plain");    // (one chosen by hand)
+  BOOST_TEST(j["timing"]["stage_time"] == "exponential");  // (a section left out)
+  BOOST_TEST(j["timing"]["timing_only"] == false);
+  BOOST_TEST(j["evaluation"]["validation"] == true);
+  BOOST_TEST(j["evaluation"]["target_accuracy"] == 0.5);
+  BOOST_TEST(s.evaluation.target_accuracy.value() == 0.5);
+  BOOST_TEST(!j["training"].contains("client_optimizer"));                // not read: not there
+  BOOST_TEST(s.resolved.find("clients_per_round") == std::string::npos);  // the YAML: as given
+  // Scalars by their YAML form; quoted ones stay strings.
+  const auto doc = fedgrid::io::load_yaml_text(
+      "{a: 3, b: -2.5e3, c: true, d: ~, e: '12', f: .inf, g: 0x10, h: [1, x], i: 1.}", "t");
+  const Json t = fedgrid::io::yaml_to_json(doc);
+  BOOST_TEST(t.dump() == R"({"a":3,"b":-2500.0,"c":true,"d":null,"e":"12","f":".inf","g":"0x10",)"
+                         R"("h":[1,"x"],"i":1.0})");
+  BOOST_CHECK_THROW(
+      load_scenario(kRoot + "/scenarios/quickstart.yaml", {"evaluation.target_accuracy=0"}),
+      InputError);
 }
 
 BOOST_AUTO_TEST_CASE(all_shipped_scenarios_load) {
