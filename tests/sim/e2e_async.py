@@ -235,14 +235,17 @@ def case_async_resume():
     # jobs in flight downloaded; --resume replays the timing from t = 0 without the math up to
     # that update. SIGINT (math, fedbuff), SIGKILL after --checkpoint-every (fedasync), SIGTERM
     # with failing devices: the bytes of an uninterrupted run, whatever --threads.
+    # The runs are long (thousands of updates at ~7,000 per second) so that the signal, sent
+    # when the test reads the progress line of update `at`, lands well before the run's end even
+    # when this process is scheduled late on a loaded machine (60 updates took 5 ms after it).
     cases = [
-        ("fedbuff", ASYNC, [], 25, signal.SIGINT),
+        ("fedbuff", ASYNC, ["--set", "algorithm.rounds=3000"], 25, signal.SIGINT),
         ("fedasync", ASYNC, ["--set", "algorithm.name=fedasync", "--set", "algorithm.buffer=null",
                              "--set", "training.server_optimizer=null", "--set",
-                             "algorithm.rounds=120", "--checkpoint-every", "10"], 75,
+                             "algorithm.rounds=3000", "--checkpoint-every", "10"], 75,
          signal.SIGKILL),
         ("failures", os.path.join(CI, "failures.yaml"),
-         ["--set", "algorithm={name: fedbuff, rounds: 80, concurrency: 10, buffer: 5}",
+         ["--set", "algorithm={name: fedbuff, rounds: 3000, concurrency: 10, buffer: 5}",
           "--set", "training.momentum=0"], 30, signal.SIGTERM),
     ]
     with tempfile.TemporaryDirectory() as tmp:
