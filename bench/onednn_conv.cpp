@@ -3,9 +3,7 @@
 // not timed: its best case) next to FedGrid's lane kernels (direct and lane GEMM) on the same
 // shapes, one thread (run with OMP_NUM_THREADS=1). Forward, weight gradient, input gradient
 // (not for the first layer), GFLOP/s of the convolutions' multiply-adds.
-#include <chrono>
 #include <cstdio>
-#include <functional>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <vector>
@@ -14,25 +12,14 @@
 #include "nn/lanes.hpp"
 #include "nn/layers.hpp"
 #include "nn/model.hpp"
+#include "per_call.hpp"
 
 namespace {
 
 using namespace fedgrid;
-using Clock = std::chrono::steady_clock;
 using dnnl::memory;
 
-double per_call(const std::function<void()>& f, double seconds) {
-  f();
-  long calls = 0;
-  const auto t0 = Clock::now();
-  double t = 0;
-  do {
-    f();
-    ++calls;
-    t = std::chrono::duration<double>(Clock::now() - t0).count();
-  } while (t < seconds);
-  return t / double(calls);
-}
+using bench::per_call;
 
 struct Times {
   double fwd = 0, wgrad = 0, dgrad = 0;

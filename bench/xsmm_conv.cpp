@@ -8,11 +8,9 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +18,7 @@
 #include "nn/lanes.hpp"
 #include "nn/layers.hpp"
 #include "nn/model.hpp"
+#include "per_call.hpp"
 
 // Debian's libxsmm.a refers to BLAS for problems beyond its JIT range; this bench only asks for
 // JIT kernels (dispatch returns null otherwise, and the bench then stops), so no BLAS is linked.
@@ -37,21 +36,9 @@ void dgemv_() { no_blas(); }
 namespace {
 
 using namespace fedgrid;
-using Clock = std::chrono::steady_clock;
 using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic>;
 
-double per_call(const std::function<void()>& f, double seconds) {
-  f();
-  long calls = 0;
-  const auto t0 = Clock::now();
-  double t = 0;
-  do {
-    f();
-    ++calls;
-    t = std::chrono::duration<double>(Clock::now() - t0).count();
-  } while (t < seconds);
-  return t / double(calls);
-}
+using bench::per_call;
 
 // The largest divisor of n that is <= cap (the K blocks of one batch-reduce call).
 int block(int n, int cap) {
