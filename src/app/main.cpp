@@ -1,6 +1,8 @@
 // fedgrid: command-line front end (run, validate, platform, plan, sweep). The command line is
 // parsed whole (app/cli.cpp, CLI11) before SimGrid sees anything; only --cfg=/--log= reach the
 // engine. Exit 2 = bad input.
+#include <malloc.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -36,6 +38,13 @@ static int run_command(const app::CommandLine& c) {
 }
 
 int main(int argc, char** argv) {
+  // glibc serves blocks above its mmap threshold (128 KiB at start) with mmap and unmaps them on
+  // free; it raises the threshold (up to 32 MiB) only once a large mapped block is freed. The
+  // per-batch buffers of training (a few MiB) would otherwise be mapped, zero-filled page by page
+  // and unmapped at every step: the MLP trained 8x slower once data loading stopped freeing copies
+  // of the dataset. These are the thresholds glibc reaches by itself after such a free.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   // Beyond a file-size limit (ulimit -f) writes fail with EFBIG and are reported like a full
   // disk, instead of the default SIGXFSZ killing the process.
   std::signal(SIGXFSZ, SIG_IGN);
