@@ -275,8 +275,8 @@ MANIFEST = [
        "first start)"),
     _c("resolved_scenario", "object", "", "the scenario after --set overrides (mappings -> "
        "objects, lists -> arrays, scalars -> numbers, booleans, null or strings by their YAML "
-       "form) with the default of every key the loader read and the file left out; `--seed` is "
-       "not in it (see `seed`)"),
+       "form) with the default of every key the loader read and the file left out, and `seed` "
+       "the seed in force (`--seed` replaces the file's)"),
 ]
 WALL_JSON = [
     _c("wall_seconds", "number", WALL, "the whole run after data loading"),

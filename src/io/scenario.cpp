@@ -399,7 +399,7 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
     m.get_node("simgrid");
   }
   m.finish();
-  s.resolved_json = resolved_json(root, defaults);
+  s.resolved_json = resolved_json(root, defaults, s.seed);
   return s;
 }
 

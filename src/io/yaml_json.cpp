@@ -82,8 +82,10 @@ util::Json yaml_to_json(const YAML::Node& node) {
   }
 }
 
-std::string resolved_json(const YAML::Node& root, const std::vector<UsedDefault>& defaults) {
+std::string resolved_json(const YAML::Node& root, const std::vector<UsedDefault>& defaults,
+                          uint64_t seed) {
   util::Json j = yaml_to_json(root);
+  if (j.is_object()) j["seed"] = seed;
   for (const auto& d : defaults) {
     fill_default(j, d.path, std::visit([](const auto& v) { return util::Json(v); }, d.value));
   }

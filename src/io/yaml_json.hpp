@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,9 @@ namespace fedgrid::io {
 util::Json yaml_to_json(const YAML::Node& node);
 
 // `root` converted, with each default whose key is absent (or null) set at its dotted path
-// (intermediate objects created as needed): the JSON text, compact.
-std::string resolved_json(const YAML::Node& root, const std::vector<UsedDefault>& defaults);
+// (intermediate objects created as needed) and `seed` the seed in force (--seed replaces the
+// file's): the JSON text, compact.
+std::string resolved_json(const YAML::Node& root, const std::vector<UsedDefault>& defaults,
+                          uint64_t seed);
 
 }  // namespace fedgrid::io

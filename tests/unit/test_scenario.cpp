@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(resolved_scenario_as_json) {
                                {"algorithm.rounds=7", "evaluation.target_accuracy=0.5"}, 42);
   const Json j = Json::parse(s.resolved_json);
   BOOST_TEST(j["algorithm"]["rounds"] == 7);  // the override
-  BOOST_TEST(j["seed"] == 1);                 // the file's (--seed: the manifest's)
+  BOOST_TEST(j["seed"] == 42);                // the seed in force (--seed over the file)
   BOOST_TEST(j["platform"]["generate"]["bandwidth"]["min"] == 1.25e6);
   BOOST_TEST(j["data"]["partition"]["kind"] == "iid");     // the file's, nested
   BOOST_TEST(j["training"]["momentum"] == 0.9);            // defaults the loader used
