@@ -248,9 +248,13 @@ void set_conv_policy(int policy) { g_policy.store(policy); }
 
 // Direct when the whole filter bank is small (few channels: a GEMM would have a short dimension
 // of O or C*k*k). Larger banks: the direct forward and input gradient (the forward kernel on dy)
-// still win while a row fills the kPixBlock pixel registers (VGG11's layers down to 4x4: 1.3-1.9x
-// the lane GEMM), the GEMM below that and for the weight gradient, whose direct kernel re-reads dy
-// per tap. Measured in bench_limit (--conv) and bench_xsmm, see bench/README.md.
+// still win on rows of >= 4 output pixels (VGG11's layers down to 4x4: 1.3-1.9x the lane GEMM,
+// AVX-512, where 4 pixels fill the kernel's register block), the GEMM below that and for the
+// weight gradient, whose direct kernel re-reads dy per tap. One rule for every instruction set
+// (results must not depend on more than the build's arithmetic). Measured in bench_limit (--conv)
+// and bench_xsmm, see bench/README.md.
+constexpr int kDirectMinRow = 4;
+
 ConvAlgo choose(const ConvGeom& g, ConvPass pass) {
   const int policy = g_policy.load();
   if (policy == 1) return ConvAlgo::kDirect;
@@ -258,9 +262,9 @@ ConvAlgo choose(const ConvGeom& g, ConvPass pass) {
   if (g.o * g.c * g.k * g.k <= 1024) return ConvAlgo::kDirect;
   switch (pass) {
     case ConvPass::kForward:
-      return g.ow >= kPixBlock ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+      return g.ow >= kDirectMinRow ? ConvAlgo::kDirect : ConvAlgo::kGemm;
     case ConvPass::kInputGrad:  // a convolution whose output is the input's (c, h, w)
-      return g.w >= kPixBlock && g.s == 1 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
+      return g.w >= kDirectMinRow && g.s == 1 ? ConvAlgo::kDirect : ConvAlgo::kGemm;
     case ConvPass::kWeightGrad:
       break;
   }
