@@ -1,4 +1,4 @@
-// Internal to the scenario loader (scenario.cpp, scenario_learning.cpp): the sections' loaders
+// Internal to the scenario loader (scenario*.cpp): the sections' loaders
 // and the shared file check. Not for other folders: they get a typed io::Scenario.
 #pragma once
 
@@ -15,6 +15,13 @@ namespace fedgrid::io {
 // break the reader).
 void require_file(const YamlMap& m, const std::string& key, const std::string& what,
                   const std::string& path);
+
+// The `platform` section (scenario_platform.cpp): exactly one of file, generate, clients_csv,
+// fedscale; per-client files are read (and checked) now.
+PlatformConfig load_platform(YamlMap m, int clients, const std::string& base);
+
+// The `availability` section (scenario_platform.cpp): when each client's device is on.
+platform::AvailabilitySpec load_availability(YamlMap m, const std::string& base, int clients);
 
 // The `timing` section (stage-time law and its parameter, stage costs, timing-only mode).
 TimingConfig load_timing(YamlMap m, const std::string& base);
