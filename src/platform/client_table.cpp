@@ -204,8 +204,10 @@ Platform resolve(const ClientTable& table, const ResolveParams& params) {
       util::throw_input_error(e.where, 0, "", "a finite speed > 0 for client " + std::to_string(u),
                               format_number(h.speed));
     }
-    double rate = e.bandwidth;  // bytes/s a lone transfer gets
-    if (e.link == LinkForm::kCommTime) rate = 2.0 * params.model_bytes / e.comm_time;
+    double rate = e.bandwidth;  // bytes/s a lone transfer gets (as generate's comm_time links)
+    if (e.link == LinkForm::kCommTime) {
+      rate = CommLink{params.model_bytes, 1.0}.bandwidth(e.comm_time);
+    }
     const double latency = e.link == LinkForm::kLink ? e.latency : 0.0;
     // SimGrid's TCP window caps a flow at bandwidth-factor x gamma / (2 x link latency), the
     // link's own latency (before the latency factor); measured in SimGrid 3.32 (LV08, CM02).
